@@ -1,0 +1,53 @@
+// Parses and validates a config document. Every problem is reported at once, each naming the file, the line,
+// the field path and what is wrong, so an operator fixes the file in one pass.
+import { LineCounter, parseDocument, isNode } from 'yaml'
+import { configSchema, type Config } from './schema.ts'
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  readonly problems: string[]
+  constructor(source: string, problems: string[]) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.problems = problems
+  }
+}
+
+/** "routes[0].upstream" */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p)
+  return out || '(top level)'
+}
+
+/** Parses YAML (or JSON, which is YAML) and validates it; throws ConfigError naming file:line and field. */
+export function parseConfig(text: string, source: string): Config {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0]
+        return `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`
+      }),
+    )
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {})
+  if (result.success) return result.data
+  throw new ConfigError(
+    source,
+    result.error.issues.map((issue) => {
+      // Point at the deepest node of the path that exists in the document.
+      let where = ''
+      for (let n = issue.path.length; n >= 0; n--) {
+        const at = n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n) as unknown[], true)
+        if (isNode(at) && at.range) {
+          const { line, col } = lines.linePos(at.range[0])
+          where = `:${line}:${col}`
+          break
+        }
+      }
+      return `${source}${where}: ${formatPath(issue.path)}: ${issue.message}`
+    }),
+  )
+}

@@ -1,0 +1,211 @@
+// The configuration schema: one source for validation, every default, and the JSON Schema editors use
+// (config/airlock.schema.json is generated from it by `airlock config schema`). Secrets never live in the file:
+// it names environment variables (Worker secrets on Workers) or holds SHA-256 digests of keys.
+import { z } from 'zod'
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'use lower-case letters, digits, "-", "_" or "."')
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256 of the key)')
+
+/** A key Airlock checks: either read from the environment at start, or given as its SHA-256 digest. */
+const keyRef = {
+  key_env: envName.optional().describe('environment variable holding the key'),
+  key_sha256: sha256Hex.optional().describe('hex SHA-256 of the key (lets the config be committed without the key)'),
+}
+const oneKey = (v: { key_env?: string | undefined; key_sha256?: string | undefined }) =>
+  (v.key_env === undefined) !== (v.key_sha256 === undefined)
+
+export const agentSchema = z
+  .object({
+    id: name.describe('stable agent id, shown to policies as input.agent.id'),
+    owner: z.string().min(1).describe('the accountable person, e.g. an e-mail address'),
+    labels: z.record(z.string(), z.string()).default({}),
+    ...keyRef,
+  })
+  .strict()
+  .refine(oneKey, { message: 'set exactly one of key_env or key_sha256', path: ['key_env'] })
+
+export const agentKeyLocations = ['header', 'bearer', 'x-api-key', 'basic'] as const
+
+export const credentialSchema = z
+  .object({
+    env: envName.describe('environment variable (Worker secret) holding the real upstream credential'),
+    header: z.string().toLowerCase().default('authorization'),
+    scheme: z
+      .enum(['bearer', 'basic', 'raw'])
+      .default('bearer')
+      .describe('bearer: "Bearer <secret>"; basic: "Basic base64(<secret>)" where the secret is "user:password"; raw: the secret as is'),
+  })
+  .strict()
+
+export const routeSchema = z
+  .object({
+    name: name,
+    prefix: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~\-/]*[^/]$/, 'must start with "/" and not end with "/", e.g. /stripe')
+      .refine((p) => !p.startsWith('/_airlock') && !['/healthz', '/readyz', '/metrics'].includes(p), {
+        message: 'collides with a path Airlock reserves (/_airlock, /healthz, /readyz, /metrics)',
+      }),
+    upstream: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.stripe.com' })
+      .refine((u) => !new URL(u).search && !new URL(u).hash && !new URL(u).username, {
+        message: 'must not carry a query, fragment or credentials',
+      }),
+    agent_key: z
+      .array(z.enum(agentKeyLocations))
+      .nonempty()
+      .default(['header', 'bearer'])
+      .describe('where agents on this route may present their Airlock key; the Airlock-Agent-Key header is "header"'),
+    credential: credentialSchema.optional().describe('the real upstream credential Airlock injects'),
+    agents: z.array(name).optional().describe('only these agents may use the route (default: every agent)'),
+    allow_private: z
+      .boolean()
+      .default(false)
+      .describe('allow connections to loopback/private/link-local addresses (SSRF guard off for this route)'),
+    timeout_ms: z.number().int().positive().optional(),
+    max_body_bytes: z.number().int().positive().optional(),
+    forwarded: z
+      .enum(['none', 'x-forwarded', 'forwarded'])
+      .default('none')
+      .describe('whether to tell the upstream about the agent (X-Forwarded-* or RFC 7239 Forwarded)'),
+    idempotency_key: z
+      .boolean()
+      .default(false)
+      .describe('add an Idempotency-Key derived from the hold id when executing an approved hold'),
+  })
+  .strict()
+
+const webhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }),
+    secret_env: envName.describe('environment variable holding the HMAC signing secret'),
+    format: z.enum(['json', 'slack']).default('json'),
+    allow_private: z.boolean().default(false),
+  })
+  .strict()
+
+export const approverGroupSchema = z
+  .object({
+    max_pending: z.number().int().positive().default(50).describe('cap on pending holds; past it new holds are refused'),
+    webhooks: z.array(webhookSchema).default([]),
+  })
+  .strict()
+
+export const approverSchema = z
+  .object({
+    id: name,
+    email: z.string().optional(),
+    groups: z.array(name).nonempty(),
+    token_env: envName.optional(),
+    token_sha256: sha256Hex.optional(),
+  })
+  .strict()
+  .refine((v) => (v.token_env === undefined) !== (v.token_sha256 === undefined), {
+    message: 'set exactly one of token_env or token_sha256',
+    path: ['token_env'],
+  })
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        public_url: z.url().optional().describe('base URL approvers reach Airlock at (links in webhooks)'),
+      })
+      .strict()
+      .prefault({}),
+    data_dir: z.string().default('./data'),
+    policy: z
+      .object({
+        dir: z.string().default('./build/policy').describe('folder with policy.wasm, data.json, manifest.json'),
+        source: z.string().default('./policies').describe('Rego sources for `airlock policy build|test`'),
+        watch: z.boolean().default(true).describe('reload when the compiled policy changes'),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        max_body_bytes: z.number().int().positive().default(1024 * 1024),
+        upstream_timeout_ms: z.number().int().positive().default(30_000),
+        connect_timeout_ms: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        decision_input: z.boolean().default(true).describe('include the (redacted) policy input in decision logs'),
+      })
+      .strict()
+      .prefault({}),
+    holds: z
+      .object({
+        wait_s: z.number().min(0).max(600).default(25).describe('how long an agent request waits for approval'),
+        max_wait_s: z.number().min(0).max(3600).default(120).describe('upper bound for Prefer: wait=N'),
+        timeout_s: z.number().int().positive().default(900).describe('default expiry when the policy gives none'),
+        retry_after_s: z.number().int().positive().default(30),
+        fast_decision_ms: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(5_000)
+          .describe('approvals faster than this after the approver first viewed the hold are flagged as possible rubber stamps'),
+        dedupe_window_s: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(86_400)
+          .describe('an identical request within this window after execution or denial gets the stored outcome instead of a new hold'),
+        preview_bytes: z.number().int().positive().default(4096).describe('body preview size in webhooks'),
+        relax_threshold: z.number().int().positive().default(20).describe('decisions a rule needs before the report suggests changes'),
+      })
+      .strict()
+      .prefault({}),
+    review: z
+      .object({
+        sample_rate: z.number().min(0).max(1).default(0.1),
+      })
+      .strict()
+      .prefault({}),
+    agents: z.array(agentSchema).default([]),
+    routes: z.array(routeSchema).default([]),
+    approver_groups: z.record(name, approverGroupSchema).default({}),
+    approvers: z.array(approverSchema).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    unique(cfg.agents.map((a) => a.id), ['agents'], 'agent id', ctx)
+    unique(cfg.routes.map((r) => r.name), ['routes'], 'route name', ctx)
+    unique(cfg.routes.map((r) => r.prefix), ['routes'], 'route prefix', ctx)
+    unique(cfg.approvers.map((a) => a.id), ['approvers'], 'approver id', ctx)
+    const agentIds = new Set(cfg.agents.map((a) => a.id))
+    cfg.routes.forEach((r, i) =>
+      r.agents?.forEach((a, j) => {
+        if (!agentIds.has(a)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'agents', j], message: `unknown agent "${a}"` })
+      }),
+    )
+    cfg.approvers.forEach((a, i) =>
+      a.groups.forEach((g, j) => {
+        if (!(g in cfg.approver_groups))
+          ctx.addIssue({ code: 'custom', path: ['approvers', i, 'groups', j], message: `unknown approver group "${g}"` })
+      }),
+    )
+  })
+
+function unique(values: string[], path: (string | number)[], what: string, ctx: z.RefinementCtx) {
+  const seen = new Map<string, number>()
+  values.forEach((v, i) => {
+    if (seen.has(v)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `duplicate ${what} "${v}" (also at index ${seen.get(v)})` })
+    else seen.set(v, i)
+  })
+}
+
+export type Config = z.output<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+export type AgentConfig = Config['agents'][number]
+export type RouteConfig = Config['routes'][number]
+export type ApproverConfig = Config['approvers'][number]
+export type AgentKeyLocation = (typeof agentKeyLocations)[number]

@@ -1,0 +1,89 @@
+// Every failure Airlock reports has a stable code (users and dashboards match on the code, never on the message),
+// one HTTP status, and a message written for the agent that made the request — often an LLM deciding what to do next.
+// Messages never carry secrets: no keys, no credential values, no upstream addresses resolved from DNS.
+
+export const errorStatus = {
+  AIRLOCK_ROUTE_NOT_FOUND: 404,
+  AIRLOCK_AGENT_KEY_MISSING: 401,
+  AIRLOCK_AGENT_KEY_INVALID: 401,
+  AIRLOCK_AGENT_NOT_ALLOWED: 403,
+  AIRLOCK_BODY_TOO_LARGE: 413,
+  AIRLOCK_BODY_MALFORMED: 400,
+  AIRLOCK_DENIED: 403,
+  AIRLOCK_POLICY_NOT_LOADED: 503,
+  AIRLOCK_POLICY_UNDEFINED: 500,
+  AIRLOCK_POLICY_MALFORMED: 500,
+  AIRLOCK_POLICY_ERROR: 500,
+  AIRLOCK_CREDENTIAL_MISSING: 503,
+  AIRLOCK_DESTINATION_FORBIDDEN: 403,
+  AIRLOCK_UPSTREAM_CONNECT: 502,
+  AIRLOCK_UPSTREAM_TIMEOUT: 504,
+  AIRLOCK_HOLD_PENDING: 409,
+  AIRLOCK_HOLD_DENIED: 403,
+  AIRLOCK_HOLD_EXPIRED: 403,
+  AIRLOCK_HOLD_FAILED: 502,
+  AIRLOCK_HOLD_OUTCOME_UNKNOWN: 502,
+  AIRLOCK_HOLD_CAPACITY: 503,
+  AIRLOCK_HOLD_NOT_FOUND: 404,
+  AIRLOCK_STORE_ERROR: 503,
+  AIRLOCK_UNAUTHORIZED: 401,
+  AIRLOCK_FORBIDDEN: 403,
+  AIRLOCK_BAD_REQUEST: 400,
+  AIRLOCK_CONFLICT: 409,
+  AIRLOCK_INTERNAL: 500,
+} as const
+
+export type ErrorCode = keyof typeof errorStatus
+
+export class AirlockError extends Error {
+  override readonly name = 'AirlockError'
+  readonly code: ErrorCode
+  readonly status: number
+  /** Extra fields for the JSON error body; must never hold secrets. */
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.status = errorStatus[code]
+    this.details = details
+  }
+}
+
+export function isAirlockError(err: unknown): err is AirlockError {
+  return err instanceof AirlockError
+}
+
+/** Normalises anything thrown (opa-wasm throws strings and plain objects) into a readable message. */
+export function describeThrown(err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (typeof err === 'string') return err
+  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message)
+  try {
+    return JSON.stringify(err)
+  } catch {
+    return String(err)
+  }
+}
+
+/** The one place errors become HTTP responses. */
+export function errorResponse(err: AirlockError, decisionId?: string, headers: HeadersInit = {}): Response {
+  const body = {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...err.details,
+      ...(decisionId ? { decision_id: decisionId } : {}),
+    },
+  }
+  const h = new Headers(headers)
+  h.set('content-type', 'application/json; charset=utf-8')
+  h.set('cache-control', 'no-store')
+  if (decisionId) h.set('airlock-decision-id', decisionId)
+  return new Response(JSON.stringify(body, null, 2) + '\n', { status: err.status, headers: h })
+}
+
+export function toAirlockError(err: unknown): AirlockError {
+  if (isAirlockError(err)) return err
+  return new AirlockError('AIRLOCK_INTERNAL', 'internal gateway error; the request was not forwarded', {}, { cause: err })
+}

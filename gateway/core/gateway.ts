@@ -1,0 +1,199 @@
+// The gateway: one pipeline for every request — route → authenticate → read body → build input → evaluate →
+// enforce → log. Runtime-agnostic: everything it touches outside itself is injected (see ports.ts).
+import { Hono } from 'hono'
+import type { Config } from './config/schema.ts'
+import { sha256Hex } from './digest.ts'
+import { AirlockError, describeThrown, errorResponse, toAirlockError } from './errors.ts'
+import type { Clock, Logger, Metrics, Secrets, Upstream } from './ports.ts'
+import { AgentDirectory, type Agent } from './pipeline/agents.ts'
+import { readBody } from './pipeline/body.ts'
+import { DECISION_PATH, type DecisionLogLine } from './pipeline/decision-log.ts'
+import { downstreamResponse, injectCredential, upstreamHeaders } from './pipeline/forward.ts'
+import { buildInput, type PolicyInput } from './pipeline/input.ts'
+import { Router } from './pipeline/route.ts'
+import { toDecision, type Decision } from './policy/decision.ts'
+import type { PolicyEvaluator } from './policy/evaluator.ts'
+import type { HoldGate, HeldRequest } from './holds/gate.ts'
+import type { RouteConfig } from './config/schema.ts'
+
+export interface PolicySource {
+  /** The policy serving now; undefined until one has loaded (then /readyz fails and requests are refused). */
+  current(): PolicyEvaluator | undefined
+}
+
+export interface GatewayDeps {
+  config: Config
+  policy: PolicySource
+  upstream: Upstream
+  secrets: Secrets
+  logger: Logger
+  metrics: Metrics
+  clock: Clock
+  /** Holds, review sampling and the approver API; without it `hold` decisions are refused. */
+  holds?: HoldGate | undefined
+  /** The agent's address, from the runtime adapter. */
+  clientAddress?: (req: Request, env: unknown) => string | undefined
+  newId?: () => string
+  /** Adapter-specific routes mounted before the proxy catch-all (e.g. /metrics on Node). */
+  routes?: (app: Hono) => void
+}
+
+/** The parts of one request every stage after policy evaluation needs. */
+export interface Evaluated {
+  decisionId: string
+  route: RouteConfig
+  agent: Agent
+  method: string
+  upstreamUrl: URL
+  headers: Headers
+  body: Uint8Array | null
+  bodySha256: string
+  input: PolicyInput
+  decision: Decision
+  revision: string
+}
+
+const EMPTY = new Uint8Array(0)
+
+export async function createGateway(deps: GatewayDeps): Promise<Hono> {
+  const { config, logger, metrics, clock, secrets } = deps
+  const router = new Router(config.routes)
+  const agents = await AgentDirectory.create(config.agents, secrets, (msg) => logger.warn({ event: 'config' }, msg))
+  const newId = deps.newId ?? (() => crypto.randomUUID())
+  const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) => {
+    const policy = deps.policy.current()
+    return policy
+      ? c.json({ status: 'ready', policy_revision: policy.revision })
+      : c.json({ status: 'not ready', reason: 'no policy loaded' }, 503)
+  })
+  deps.routes?.(app)
+  if (deps.holds) deps.holds.mount(app)
+
+  app.all('*', async (c) => {
+    const started = clock.now()
+    const decisionId = newId()
+    const request = c.req.raw
+    const url = new URL(request.url)
+    const line: DecisionLogLine = {
+      decision_id: decisionId,
+      timestamp: new Date(started).toISOString(),
+      path: DECISION_PATH,
+      method: request.method,
+      url_path: url.pathname,
+      status: 0,
+      total_ms: 0,
+    }
+    let response: Response
+    try {
+      const match = router.match(url)
+      if (!match) {
+        throw new AirlockError('AIRLOCK_ROUTE_NOT_FOUND', `no route for ${url.pathname}; Airlock only forwards to configured routes`)
+      }
+      const { route, upstreamUrl } = match
+      line.route = route.name
+      line.host = upstreamUrl.hostname
+      const agent = await agents.authenticate(request.headers, route)
+      line.agent = agent.id
+
+      const body = await readBody(request, route.max_body_bytes ?? config.limits.max_body_bytes)
+      const bodySha256 = await sha256Hex(body ?? EMPTY)
+      const policy = deps.policy.current()
+      if (!policy) throw new AirlockError('AIRLOCK_POLICY_NOT_LOADED', 'no policy is loaded yet; the request was refused')
+      line.revision = policy.revision
+
+      const input = buildInput({
+        method: request.method,
+        upstreamUrl,
+        headers: request.headers,
+        body,
+        bodySha256,
+        agent,
+        route,
+        nowMs: started,
+        pendingHolds: deps.holds ? await deps.holds.pendingCounts() : {},
+      })
+      if (config.log.decision_input) line.input = input
+
+      const t0 = performance.now()
+      let raw: unknown
+      try {
+        raw = policy.evaluate(input)
+      } catch (err) {
+        throw new AirlockError('AIRLOCK_POLICY_ERROR', `policy evaluation failed: ${describeThrown(err)}; the request was refused`)
+      } finally {
+        const ns = Math.round((performance.now() - t0) * 1e6)
+        line.eval_us = Math.round(ns / 1000)
+        line.metrics = { timer_rego_query_eval_ns: ns }
+      }
+      const decision = toDecision(raw, { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate }, `${request.method} ${upstreamUrl.hostname}${upstreamUrl.pathname}`)
+      line.result = decision
+      line.action = decision.action
+      line.reason = decision.reason
+      line.rule = decision.rule
+      line.risk = decision.risk
+      metrics.decision(decision.action, decision.rule, (line.eval_us ?? 0) / 1e6)
+
+      const headers = upstreamHeaders(request.headers, {
+        route,
+        clientAddress: deps.clientAddress?.(request, c.env),
+        requestUrl: url,
+      })
+      const evaluated: Evaluated = { decisionId, route, agent, method: request.method, upstreamUrl, headers, body, bodySha256, input, decision, revision: policy.revision }
+
+      switch (decision.action) {
+        case 'deny':
+          throw new AirlockError('AIRLOCK_DENIED', decision.reason, { rule: decision.rule, action: 'deny' })
+        case 'hold': {
+          if (!deps.holds) throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this request needs human approval, and approvals are not enabled on this gateway)`, { rule: decision.rule, action: 'hold' })
+          const held: HeldRequest = { ...evaluated, prefer: request.headers.get('prefer') }
+          const outcome = await deps.holds.hold(held, request.signal)
+          line.hold_id = outcome.holdId
+          response = outcome.response
+          break
+        }
+        case 'allow':
+        case 'review': {
+          const upstreamResponse = await forward(deps, evaluated)
+          line.upstream_status = upstreamResponse.status
+          if (decision.action === 'review' && deps.holds) {
+            line.sampled = await deps.holds.review(evaluated, upstreamResponse.status)
+          }
+          response = downstreamResponse(upstreamResponse, decisionId)
+          break
+        }
+      }
+    } catch (err) {
+      const e = toAirlockError(err)
+      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ decision_id: decisionId, err: describeThrown(e.cause) }, 'internal error')
+      metrics.error(e.code)
+      line.error_code = e.code
+      if (!line.reason) line.reason = e.message
+      response = errorResponse(e, decisionId)
+    }
+    line.status = response.status
+    line.total_ms = clock.now() - started
+    logger.info(line, 'decision')
+    return response
+  })
+
+  return app
+}
+
+/** Sends an evaluated request upstream with the route's credential; shared by the allow path and hold execution. */
+export async function forward(deps: Pick<GatewayDeps, 'upstream' | 'secrets' | 'metrics' | 'config'>, r: Pick<Evaluated, 'route' | 'method' | 'upstreamUrl' | 'headers' | 'body'>): Promise<Response> {
+  const headers = injectCredential(new Headers(r.headers), r.route, deps.secrets)
+  const t0 = performance.now()
+  const res = await deps.upstream({
+    url: r.upstreamUrl,
+    method: r.method,
+    headers,
+    body: r.body,
+    timeoutMs: r.route.timeout_ms ?? deps.config.limits.upstream_timeout_ms,
+    allowPrivate: r.route.allow_private,
+  })
+  deps.metrics.upstream(r.route.name, res.status, (performance.now() - t0) / 1000)
+  return res
+}

@@ -1,0 +1,68 @@
+// Buffers the request body up to a limit so the policy can read it and the exact bytes can be forwarded (and,
+// for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
+import { AirlockError } from '../errors.ts'
+
+export async function readBody(request: Request, limit: number): Promise<Uint8Array | null> {
+  if (request.body === null) return null
+  const declared = request.headers.get('content-length')
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const body = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) {
+    body.set(c, offset)
+    offset += c.byteLength
+  }
+  return body
+}
+
+function tooLarge(limit: number) {
+  return new AirlockError('AIRLOCK_BODY_TOO_LARGE', `request body exceeds the ${limit}-byte limit of this route; it was not forwarded`, {
+    limit_bytes: limit,
+  })
+}
+
+/** JSON → value, form-urlencoded → object of strings (arrays when repeated), anything else → null. */
+export function parseBody(body: Uint8Array | null, contentType: string | null): unknown {
+  if (!body || body.byteLength === 0 || !contentType) return null
+  const type = contentType.split(';')[0]!.trim().toLowerCase()
+  const isJson = type === 'application/json' || type.endsWith('+json')
+  const isForm = type === 'application/x-www-form-urlencoded'
+  if (!isJson && !isForm) return null
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+  } catch {
+    throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid UTF-8`)
+  }
+  if (isForm) return multiValueObject(new URLSearchParams(text))
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+export function multiValueObject(params: URLSearchParams, alwaysArrays = false): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const [k, v] of params) {
+    const prev = out[k]
+    if (prev === undefined) out[k] = alwaysArrays ? [v] : v
+    else if (Array.isArray(prev)) prev.push(v)
+    else out[k] = [prev, v]
+  }
+  return out
+}

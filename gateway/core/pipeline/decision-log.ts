@@ -1,0 +1,33 @@
+// One canonical log line per request (Smokescreen's lesson), with OPA decision-log field names where they apply
+// (decision_id, path, input, result, timestamp, metrics.timer_rego_query_eval_ns) so existing OPA log tooling reads it.
+// The input is already redacted when it is built; nothing here may add a secret.
+import type { Decision } from '../policy/decision.ts'
+import type { PolicyInput } from './input.ts'
+
+export const DECISION_PATH = 'airlock/decision'
+
+export interface DecisionLogLine {
+  decision_id: string
+  timestamp: string
+  path: string
+  revision?: string | undefined
+  agent?: string | undefined
+  route?: string | undefined
+  method: string
+  host?: string | undefined
+  url_path: string
+  action?: string | undefined
+  reason?: string | undefined
+  rule?: string | undefined
+  risk?: string | undefined
+  hold_id?: string | undefined
+  sampled?: boolean | undefined
+  status: number
+  upstream_status?: number | undefined
+  error_code?: string | undefined
+  eval_us?: number | undefined
+  total_ms: number
+  input?: PolicyInput | undefined
+  result?: Decision | undefined
+  metrics?: { timer_rego_query_eval_ns: number } | undefined
+}

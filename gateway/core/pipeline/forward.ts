@@ -1,0 +1,82 @@
+// What crosses the gateway in each direction: the agent's own credentials and Airlock's control headers stay
+// behind, the route's real credential is injected, and hop-by-hop headers are dropped (RFC 9110 §7.6.1: they
+// describe one connection, not the message).
+import type { RouteConfig } from '../config/schema.ts'
+import { AirlockError } from '../errors.ts'
+import type { Secrets } from '../ports.ts'
+
+const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+
+/** Headers the agent may send that never go upstream: its Airlock key, Airlock's own controls, its view of the proxy. */
+const AGENT_ONLY = ['authorization', 'x-api-key', 'proxy-authorization', 'host', 'content-length', 'expect']
+const SPOOFABLE = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip']
+
+function dropHopByHop(h: Headers): void {
+  const listed = h.get('connection')
+  if (listed) for (const name of listed.split(',')) h.delete(name.trim())
+  for (const name of HOP_BY_HOP) h.delete(name)
+}
+
+/** Prefer tokens Airlock consumes (RFC 7240); the rest of the header is the upstream's business. */
+const AIRLOCK_PREFERENCES = /^(wait|respond-async)\b/i
+
+export interface ForwardContext {
+  route: RouteConfig
+  /** The agent's address as the runtime sees it, for X-Forwarded-For / Forwarded. */
+  clientAddress: string | undefined
+  /** The scheme and host the agent used to reach Airlock. */
+  requestUrl: URL
+}
+
+/** The agent's headers as they may go upstream, without any credential (see injectCredential). */
+export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
+  const h = new Headers(incoming)
+  dropHopByHop(h)
+  for (const name of [...AGENT_ONLY, ...SPOOFABLE]) h.delete(name)
+  for (const name of [...h.keys()]) if (name.startsWith('airlock-')) h.delete(name)
+  const prefer = h.get('prefer')
+  if (prefer) {
+    const kept = prefer.split(',').map((p) => p.trim()).filter((p) => p && !AIRLOCK_PREFERENCES.test(p))
+    if (kept.length) h.set('prefer', kept.join(', '))
+    else h.delete('prefer')
+  }
+
+  const { route } = ctx
+  if (route.forwarded === 'x-forwarded') {
+    if (ctx.clientAddress) h.set('x-forwarded-for', ctx.clientAddress)
+    h.set('x-forwarded-proto', ctx.requestUrl.protocol.slice(0, -1))
+    h.set('x-forwarded-host', ctx.requestUrl.host)
+  } else if (route.forwarded === 'forwarded') {
+    const forIp = ctx.clientAddress?.includes(':') ? `"[${ctx.clientAddress}]"` : ctx.clientAddress
+    h.set('forwarded', `${forIp ? `for=${forIp};` : ''}proto=${ctx.requestUrl.protocol.slice(0, -1)};host="${ctx.requestUrl.host}"`)
+  }
+
+  return h
+}
+
+/** Sets the route's real upstream credential; done at send time so a stored hold never holds a secret. */
+export function injectCredential(h: Headers, route: RouteConfig, secrets: Secrets): Headers {
+  if (route.credential) {
+    const secret = secrets(route.credential.env)
+    if (!secret) {
+      throw new AirlockError(
+        'AIRLOCK_CREDENTIAL_MISSING',
+        `the upstream credential for route "${route.name}" is not configured on the gateway; ask its operator`,
+      )
+    }
+    const { header, scheme } = route.credential
+    h.set(header, scheme === 'bearer' ? `Bearer ${secret}` : scheme === 'basic' ? `Basic ${btoa(secret)}` : secret)
+  }
+  return h
+}
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304])
+
+/** The upstream response as the agent receives it: same status and bytes, minus hop-by-hop headers. */
+export function downstreamResponse(upstream: Response, decisionId: string): Response {
+  const h = new Headers(upstream.headers)
+  dropHopByHop(h)
+  h.set('airlock-decision-id', decisionId)
+  const body = NULL_BODY_STATUS.has(upstream.status) ? null : upstream.body
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: h })
+}

@@ -1,0 +1,73 @@
+// Builds the policy input (the public contract documented in docs/policy.md) from a routed, authenticated request.
+import type { RouteConfig } from '../config/schema.ts'
+import { redactHeaders } from '../redact.ts'
+import type { Agent } from './agents.ts'
+import { multiValueObject, parseBody } from './body.ts'
+
+export interface PolicyInput {
+  request: {
+    method: string
+    url: string
+    scheme: string
+    host: string
+    port: number
+    path: string
+    parsed_path: string[]
+    query: Record<string, string | string[]>
+    headers: Record<string, string>
+    body: unknown
+    body_size: number
+    body_sha256: string
+  }
+  agent: Agent
+  route: { name: string; upstream: string }
+  intent: string | null
+  gateway: { now: string; now_ns: number; pending_holds: Record<string, number> }
+}
+
+export interface InputParts {
+  method: string
+  upstreamUrl: URL
+  headers: Headers
+  body: Uint8Array | null
+  bodySha256: string
+  agent: Agent
+  route: RouteConfig
+  nowMs: number
+  pendingHolds: Record<string, number>
+}
+
+const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 }
+
+export function buildInput(p: InputParts): PolicyInput {
+  const u = p.upstreamUrl
+  const intent = p.headers.get('airlock-intent')
+  return {
+    request: {
+      method: p.method,
+      url: u.href,
+      scheme: u.protocol.slice(0, -1),
+      host: u.hostname,
+      port: u.port ? Number(u.port) : (defaultPorts[u.protocol] ?? 0),
+      path: u.pathname,
+      parsed_path: u.pathname.split('/').filter(Boolean).map(safeDecode),
+      query: multiValueObject(u.searchParams, true),
+      headers: redactHeaders(p.headers),
+      body: parseBody(p.body, p.headers.get('content-type')),
+      body_size: p.body?.byteLength ?? 0,
+      body_sha256: p.bodySha256,
+    },
+    agent: p.agent,
+    route: { name: p.route.name, upstream: p.route.upstream },
+    intent: intent ? safeDecode(intent) : null,
+    gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds },
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}

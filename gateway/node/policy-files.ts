@@ -1,0 +1,91 @@
+// Loads the compiled policy from its folder and hot-reloads it: a new build is swapped in atomically once it has
+// loaded; a build that fails to load is logged and rejected, and the previous policy keeps serving.
+import { createHash } from 'node:crypto'
+import { watch, type FSWatcher } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { PolicySource } from '../core/gateway.ts'
+import { describeThrown } from '../core/errors.ts'
+import { loadWasmPolicy, type PolicyEvaluator } from '../core/policy/evaluator.ts'
+import type { Logger } from '../core/ports.ts'
+
+export function policyRevision(wasm: Uint8Array, data: Uint8Array): string {
+  return createHash('sha256').update(wasm).update('\0').update(data).digest('hex')
+}
+
+/** Reads and loads a policy folder; throws with a message naming the folder and what is wrong. */
+export async function loadPolicyDir(dir: string): Promise<PolicyEvaluator> {
+  let manifest: { revision?: string }
+  try {
+    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
+  } catch (err) {
+    throw new Error(`no compiled policy in ${dir} (${describeThrown(err)}); run \`airlock policy build\``)
+  }
+  const wasm = await readFile(join(dir, 'policy.wasm'))
+  const dataBytes = await readFile(join(dir, 'data.json'))
+  const revision = policyRevision(wasm, dataBytes)
+  if (manifest.revision !== revision) {
+    throw new Error(`policy files in ${dir} do not match manifest.json (a build is being written, or the files were edited)`)
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(dataBytes.toString('utf8'))
+  } catch (err) {
+    throw new Error(`${join(dir, 'data.json')} is not valid JSON: ${describeThrown(err)}`)
+  }
+  return loadWasmPolicy({ wasm, data, revision })
+}
+
+export class PolicyFiles implements PolicySource {
+  #current: PolicyEvaluator | undefined
+  #watcher: FSWatcher | undefined
+  #timer: NodeJS.Timeout | undefined
+  #reloading: Promise<void> = Promise.resolve()
+  readonly #dir: string
+  readonly #logger: Logger
+
+  constructor(dir: string, logger: Logger) {
+    this.#dir = dir
+    this.#logger = logger
+  }
+
+  current(): PolicyEvaluator | undefined {
+    return this.#current
+  }
+
+  /** Loads now; resolves true when a (new) policy is serving. */
+  reload(): Promise<boolean> {
+    const next = this.#reloading.then(async () => {
+      try {
+        const policy = await loadPolicyDir(this.#dir)
+        if (policy.revision === this.#current?.revision) return true
+        const previous = this.#current?.revision
+        this.#current = policy
+        this.#logger.info({ event: 'policy_loaded', revision: policy.revision, previous_revision: previous }, 'policy loaded')
+        return true
+      } catch (err) {
+        this.#logger.error(
+          { event: 'policy_rejected', dir: this.#dir, error: describeThrown(err), serving_revision: this.#current?.revision ?? null },
+          'policy rejected; the previous policy keeps serving',
+        )
+        return false
+      }
+    })
+    this.#reloading = next.then(() => undefined)
+    return next
+  }
+
+  /** Watches the folder; manifest.json is written last by `airlock policy build`, so changes settle on it. */
+  watch(debounceMs = 100): void {
+    this.#watcher = watch(this.#dir, () => {
+      clearTimeout(this.#timer)
+      this.#timer = setTimeout(() => void this.reload(), debounceMs)
+    })
+    this.#watcher.on('error', (err) => this.#logger.error({ event: 'policy_watch', error: describeThrown(err) }, 'policy watch failed'))
+  }
+
+  close(): void {
+    clearTimeout(this.#timer)
+    this.#watcher?.close()
+  }
+}

@@ -1,0 +1,83 @@
+// The Node upstream: undici's request API over pooled keep-alive agents. It returns the response head as soon as it
+// arrives and streams the body without decoding content-encodings (fetch would decompress, breaking byte-for-byte
+// forwarding). Two pools: one with the SSRF guard in its resolver, one for routes that allow private destinations.
+import { Readable } from 'node:stream'
+import { isIP } from 'node:net'
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
+import { AirlockError } from '../core/errors.ts'
+import type { Upstream, UpstreamRequest } from '../core/ports.ts'
+import { forbidden, guardedLookup, isPrivateAddress } from './ssrf.ts'
+
+export interface NodeUpstreamOptions {
+  connectTimeoutMs: number
+  /** Extra CA certificates for upstream TLS (tests, private CAs). */
+  ca?: string | Buffer | undefined
+}
+
+export interface NodeUpstream extends Upstream {
+  /** fetch for webhooks, through the same pools and SSRF guard. */
+  webhookFetch(url: string, init: RequestInit, allowPrivate: boolean): Promise<Response>
+  close(): Promise<void>
+}
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304])
+
+export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
+  const common = { keepAliveTimeout: 30_000, connections: 256, connect: { timeout: opts.connectTimeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) } }
+  const guarded = new Agent({ ...common, connect: { ...common.connect, lookup: guardedLookup } })
+  const open = new Agent(common)
+
+  const send = async (req: UpstreamRequest): Promise<Response> => {
+    const host = req.url.hostname.replace(/^\[|\]$/g, '')
+    if (!req.allowPrivate && isIP(host) && isPrivateAddress(host)) throw forbidden(host)
+    const dispatcher: Dispatcher = req.allowPrivate ? open : guarded
+    let res: Dispatcher.ResponseData
+    try {
+      res = await dispatcher.request({
+        origin: req.url.origin,
+        path: req.url.pathname + req.url.search,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: [...req.headers].flat(),
+        body: req.body && req.body.byteLength > 0 ? req.body : null,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      })
+    } catch (err) {
+      throw upstreamError(err, req.url.host, req.timeoutMs)
+    }
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v)
+      else if (value !== undefined) headers.set(name, value)
+    }
+    if (NULL_BODY_STATUS.has(res.statusCode) || req.method === 'HEAD') {
+      res.body.resume()
+      return new Response(null, { status: res.statusCode, headers })
+    }
+    return new Response(Readable.toWeb(res.body) as ReadableStream, { status: res.statusCode, headers })
+  }
+
+  const webhookFetch = async (url: string, init: RequestInit, allowPrivate: boolean): Promise<Response> => {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
+    if (!allowPrivate && isIP(host) && isPrivateAddress(host)) throw forbidden(host)
+    return (await undiciFetch(url, { ...(init as object), dispatcher: allowPrivate ? open : guarded })) as unknown as Response
+  }
+
+  return Object.assign(send, {
+    webhookFetch,
+    close: async () => {
+      await Promise.all([guarded.close(), open.close()])
+    },
+  })
+}
+
+function upstreamError(err: unknown, host: string, timeoutMs: number): AirlockError {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof AirlockError) return e
+  }
+  const code = (err as { code?: string }).code ?? ''
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new AirlockError('AIRLOCK_UPSTREAM_TIMEOUT', `the upstream ${host} did not answer within ${timeoutMs} ms`, {}, { cause: err })
+  }
+  return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not reach the upstream ${host} (${code || 'connection failed'})`, {}, { cause: err })
+}

@@ -1,0 +1,158 @@
+// The holds HTTP API, mounted into the gateway's app, and the in-process HoldGate over a HoldService.
+//   /_airlock/holds/:id                 the agent polls its own hold (agent key)
+//   /_airlock/api/...                   approvers and reviewers (approver token as Bearer); agent keys never work here
+import type { Context, Hono } from 'hono'
+import type { ApproverConfig, Config } from '../config/schema.ts'
+import { AirlockError, errorResponse, toAirlockError } from '../errors.ts'
+import { KeyRing } from '../keys.ts'
+import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
+import type { Secrets, Logger } from '../ports.ts'
+import type { HoldGate } from './gate.ts'
+import { buildReport } from './report.ts'
+import { isTerminal, type HoldService } from './service.ts'
+import { verifyChain } from './audit.ts'
+import type { HoldState } from './types.ts'
+
+const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
+
+export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger): Promise<HoldGate> {
+  const warn = (what: string) => (_: unknown, env: string) => logger.warn({ event: 'config' }, `${what}: environment variable ${env} is not set`)
+  const approvers = await KeyRing.create(config.approvers, (a) => ({ env: a.token_env, sha256: a.token_sha256 }), secrets, warn('approver token'))
+  const agents = await KeyRing.create(config.agents, (a) => ({ env: a.key_env, sha256: a.key_sha256 }), secrets, warn('agent key'))
+  const agentDigests = agents.digests()
+  for (const d of approvers.digests()) {
+    if (agentDigests.has(d)) throw new Error('an approver token equals an agent key: agents must never be able to approve; use different secrets')
+  }
+
+  const approverOf = async (c: Context): Promise<ApproverConfig> => {
+    const token = presentedKey(c.req.raw.headers, ['bearer'])
+    if (!token) throw new AirlockError('AIRLOCK_UNAUTHORIZED', 'send your approver token as Authorization: Bearer <token>')
+    const approver = await approvers.find(token)
+    if (!approver) throw new AirlockError('AIRLOCK_UNAUTHORIZED', 'the approver token is not valid')
+    return approver
+  }
+  const jsonBody = async (c: Context): Promise<Record<string, unknown>> => {
+    const text = await c.req.text()
+    if (!text) return {}
+    try {
+      const v = JSON.parse(text)
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+    } catch {
+      // fall through
+    }
+    throw new AirlockError('AIRLOCK_BAD_REQUEST', 'the request body must be a JSON object, e.g. {"comment": "…"}')
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : null)
+  const handle = (fn: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
+    try {
+      return await fn(c)
+    } catch (err) {
+      const e = toAirlockError(err)
+      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ err: String((e.cause as Error)?.stack ?? e.cause) }, 'holds API error')
+      return errorResponse(e)
+    }
+  }
+
+  return {
+    async pendingCounts() {
+      return service.pendingCounts()
+    },
+    hold: (req, signal) => service.hold(req, signal),
+    async review(req, status) {
+      return service.review(req, status)
+    },
+    mount(app: Hono) {
+      app.get(
+        '/_airlock/holds/:id',
+        handle(async (c) => {
+          const key = presentedKey(c.req.raw.headers, ['header', 'bearer'])
+          const agent = key ? await agents.find(key) : undefined
+          if (!agent) throw new AirlockError('AIRLOCK_AGENT_KEY_INVALID', `send the agent key of the hold's agent in ${AGENT_KEY_HEADER}`)
+          const hold = service.store.get(c.req.param('id')!)
+          if (!hold || hold.agent.id !== agent.id) throw new AirlockError('AIRLOCK_HOLD_NOT_FOUND', 'no such hold for this agent')
+          if (!isTerminal(hold.state)) return service.accepted(hold)
+          return service.responseFor(hold)
+        }),
+      )
+      app.get(
+        '/_airlock/api/holds',
+        handle(async (c) => {
+          await approverOf(c)
+          const state = c.req.query('state')
+          if (state && !STATES.includes(state as HoldState)) throw new AirlockError('AIRLOCK_BAD_REQUEST', `state must be one of ${STATES.join(', ')}`)
+          return c.json({ holds: service.list({ ...(state ? { state: state as HoldState } : {}), ...(c.req.query('group') ? { group: c.req.query('group')! } : {}) }) })
+        }),
+      )
+      app.get(
+        '/_airlock/api/holds/:id',
+        handle(async (c) => c.json(service.view(c.req.param('id')!, await approverOf(c)))),
+      )
+      app.post(
+        '/_airlock/api/holds/:id/approve',
+        handle(async (c) => {
+          const approver = await approverOf(c)
+          const body = await jsonBody(c)
+          const hold = await service.approve(c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
+          return c.json({ hold: service.status(hold), approvals: hold.approvals })
+        }),
+      )
+      app.post(
+        '/_airlock/api/holds/:id/deny',
+        handle(async (c) => {
+          const approver = await approverOf(c)
+          const body = await jsonBody(c)
+          const hold = await service.deny(c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
+          return c.json({ hold: service.status(hold), denial: hold.denial })
+        }),
+      )
+      app.post(
+        '/_airlock/api/holds/:id/resolve',
+        handle(async (c) => {
+          const approver = await approverOf(c)
+          const body = await jsonBody(c)
+          if (body.outcome !== 'executed' && body.outcome !== 'failed') throw new AirlockError('AIRLOCK_BAD_REQUEST', 'outcome must be "executed" or "failed"')
+          return c.json({ hold: service.status(service.resolve(c.req.param('id')!, approver, body.outcome, str(body.comment))) })
+        }),
+      )
+      app.get(
+        '/_airlock/api/reviews',
+        handle(async (c) => {
+          await approverOf(c)
+          const state = c.req.query('state') as 'pending' | 'ok' | 'flagged' | undefined
+          return c.json({ reviews: service.store.reviews(state) })
+        }),
+      )
+      app.post(
+        '/_airlock/api/reviews/:id',
+        handle(async (c) => {
+          const reviewer = await approverOf(c)
+          const body = await jsonBody(c)
+          if (body.verdict !== 'ok' && body.verdict !== 'flag') throw new AirlockError('AIRLOCK_BAD_REQUEST', 'verdict must be "ok" or "flag"')
+          service.markReview(c.req.param('id')!, reviewer, body.verdict, str(body.comment))
+          return c.json({ review: service.store.getReview(c.req.param('id')!) })
+        }),
+      )
+      app.get(
+        '/_airlock/api/report',
+        handle(async (c) => {
+          await approverOf(c)
+          return c.json(buildReport(service.store, config.holds.relax_threshold))
+        }),
+      )
+      app.get(
+        '/_airlock/api/audit',
+        handle(async (c) => {
+          await approverOf(c)
+          return c.json({ records: service.store.auditRecords() })
+        }),
+      )
+      app.get(
+        '/_airlock/api/audit/verify',
+        handle(async (c) => {
+          await approverOf(c)
+          return c.json(verifyChain(service.store.auditRecords()))
+        }),
+      )
+    },
+  }
+}

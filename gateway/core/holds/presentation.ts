@@ -1,0 +1,89 @@
+// What an approver is shown: the proposed action, its context and the policy's reasoning. The same presentation
+// goes into webhooks and the API, and its hash is recorded with every decision ("having seen what").
+import { redactHeaders } from '../redact.ts'
+import { canonicalJson, sha256HexSync } from './audit.ts'
+import type { Hold } from './types.ts'
+
+export interface Presentation {
+  id: string
+  summary: string
+  reason: string
+  rule: string
+  risk: string
+  agent: { id: string; owner: string }
+  intent: string | null
+  route: string
+  request: {
+    method: string
+    url: string
+    headers: Record<string, string>
+    body_preview: string | null
+    body_size: number
+    body_sha256: string
+    body_truncated: boolean
+  }
+  approvers: string[]
+  approvals_required: number
+  require_comment: boolean
+  created_at: string
+  expires_at: string
+  policy_revision: string
+  decision_id: string
+}
+
+/** A readable body: pretty-printed JSON or form data, text as is, binary as a size; cut at `limit` bytes. */
+export function bodyPreview(body: Uint8Array | null, contentType: string | undefined, limit: number): { text: string | null; truncated: boolean } {
+  if (!body || body.byteLength === 0) return { text: null, truncated: false }
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+  } catch {
+    return { text: `<${body.byteLength} bytes of binary data>`, truncated: false }
+  }
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+  try {
+    if (type === 'application/json' || type.endsWith('+json')) text = JSON.stringify(JSON.parse(text), null, 2)
+    else if (type === 'application/x-www-form-urlencoded') text = JSON.stringify(Object.fromEntries(new URLSearchParams(text)), null, 2)
+  } catch {
+    // not what it claims to be: show it as it came
+  }
+  const bytes = new TextEncoder().encode(text)
+  if (bytes.byteLength <= limit) return { text, truncated: false }
+  return { text: new TextDecoder().decode(bytes.slice(0, limit)).replace(/\uFFFD$/, '') + '…', truncated: true }
+}
+
+export function present(hold: Hold, previewBytes: number): Presentation {
+  const headers = new Headers(hold.headers)
+  const preview = bodyPreview(hold.body, headers.get('content-type') ?? undefined, previewBytes)
+  const d = hold.decision
+  return {
+    id: hold.id,
+    summary: d.summary,
+    reason: d.reason,
+    rule: d.rule,
+    risk: d.risk,
+    agent: hold.agent,
+    intent: hold.intent,
+    route: hold.route,
+    request: {
+      method: hold.method,
+      url: hold.url,
+      headers: redactHeaders(headers),
+      body_preview: preview.text,
+      body_size: hold.body?.byteLength ?? 0,
+      body_sha256: hold.body_sha256,
+      body_truncated: preview.truncated,
+    },
+    approvers: hold.groups,
+    approvals_required: d.approvals_required,
+    require_comment: d.require_comment,
+    created_at: new Date(hold.created_at).toISOString(),
+    expires_at: new Date(hold.expires_at).toISOString(),
+    policy_revision: hold.policy_revision,
+    decision_id: hold.decision_id,
+  }
+}
+
+export function contextHash(p: Presentation): string {
+  return sha256HexSync(canonicalJson(p))
+}

@@ -1,0 +1,278 @@
+// The hold store: every state change is one atomic statement or transaction over the SqlDriver, so the
+// guarantees (one hold per identical request, caps, exactly-once claims, an unbroken audit chain) hold on both
+// runtimes. Business rules (who may approve, comments, expiry) live in HoldService; this file only keeps state.
+import { AirlockError } from '../errors.ts'
+import { GENESIS, auditHash, type AuditRecord } from './audit.ts'
+import { migrate, type SqlDriver, type SqlValue } from './sql.ts'
+import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
+
+type Row = { [column: string]: SqlValue }
+
+const json = (v: unknown) => JSON.stringify(v)
+const parse = <T>(v: SqlValue | undefined): T => JSON.parse(v as string) as T
+const bytes = (v: SqlValue | undefined): Uint8Array | null => (v == null ? null : v instanceof Uint8Array ? v : new Uint8Array(v as unknown as ArrayBuffer))
+
+function toHold(r: Row): Hold {
+  return {
+    id: r.id as string,
+    state: r.state as HoldState,
+    created_at: r.created_at as number,
+    updated_at: r.updated_at as number,
+    expires_at: r.expires_at as number,
+    decided_at: r.decided_at as number | null,
+    dedupe_key: r.dedupe_key as string,
+    agent: { id: r.agent_id as string, owner: r.agent_owner as string },
+    route: r.route as string,
+    method: r.method as string,
+    url: r.url as string,
+    headers: parse(r.headers),
+    body: bytes(r.body),
+    body_sha256: r.body_sha256 as string,
+    intent: r.intent as string | null,
+    decision: parse(r.decision),
+    decision_id: r.decision_id as string,
+    policy_revision: r.policy_revision as string,
+    groups: parse(r.groups),
+    approvals: parse(r.approvals),
+    views: parse(r.views),
+    denial: r.denial === null ? null : parse(r.denial),
+    response:
+      r.response_status === null
+        ? null
+        : {
+            status: r.response_status as number,
+            headers: parse(r.response_headers),
+            body: bytes(r.response_body) ?? new Uint8Array(0),
+            truncated: false,
+          },
+    error: r.error as string | null,
+  }
+}
+
+export type NewHold = Omit<Hold, 'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'>
+
+export interface CreateResult {
+  hold: Hold
+  /** false when an identical request joined an existing hold. */
+  created: boolean
+}
+
+export class HoldStore {
+  readonly db: SqlDriver
+  constructor(db: SqlDriver) {
+    this.db = db
+    migrate(db)
+  }
+
+  /**
+   * Stores a new hold, or returns the live (or executed) hold an identical request already created: an agent's
+   * retry attaches to it, so there is never a second hold, notification or upstream call. Caps are checked in the
+   * same transaction, so concurrent requests cannot overshoot them.
+   */
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => void): CreateResult {
+    return this.db.transaction(() => {
+      // Live holds always join; executed and denied ones join within the dedupe window (the retry gets the stored
+      // response or the denial again, rather than a second approval request).
+      const existing = this.db.all<Row>(
+        `SELECT * FROM holds WHERE dedupe_key = ?
+           AND (state IN ('pending','approved','executing','outcome_unknown') OR (state IN ('executed','denied') AND updated_at >= ?))
+         ORDER BY created_at DESC LIMIT 1`,
+        h.dedupe_key, settledSince,
+      )[0]
+      if (existing) return { hold: toHold(existing), created: false }
+      const pending = this.pendingCounts()
+      for (const g of h.groups) {
+        const cap = caps[g] ?? 0
+        if ((pending[g] ?? 0) >= cap) {
+          throw new AirlockError(
+            'AIRLOCK_HOLD_CAPACITY',
+            `approver group "${g}" already has ${pending[g] ?? 0} requests waiting (its limit is ${cap}); this request was refused, not queued. Try again later or ask a person to clear the queue.`,
+            { group: g, pending: pending[g] ?? 0, limit: cap },
+          )
+        }
+      }
+      this.db.run(
+        `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
+           headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
+         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        h.id, h.created_at, h.created_at, h.expires_at, h.dedupe_key, h.agent.id, h.agent.owner, h.route, h.method, h.url,
+        json(h.headers), h.body, h.body_sha256, h.intent, json(h.decision), h.decision_id, h.policy_revision, json(h.groups),
+      )
+      const hold = this.get(h.id)!
+      audit(hold)
+      return { hold, created: true }
+    })
+  }
+
+  get(id: string): Hold | undefined {
+    const r = this.db.all<Row>(`SELECT * FROM holds WHERE id = ?`, id)[0]
+    return r ? toHold(r) : undefined
+  }
+
+  list(filter: { state?: HoldState | undefined; group?: string | undefined; limit?: number } = {}): Hold[] {
+    const rows = filter.state
+      ? this.db.all<Row>(`SELECT * FROM holds WHERE state = ? ORDER BY created_at LIMIT ?`, filter.state, filter.limit ?? 500)
+      : this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at DESC LIMIT ?`, filter.limit ?? 500)
+    const holds = rows.map(toHold)
+    return filter.group ? holds.filter((h) => h.groups.includes(filter.group!)) : holds
+  }
+
+  all(): Hold[] {
+    return this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at`).map(toHold)
+  }
+
+  pendingCounts(): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const r of this.db.all<{ groups: string }>(`SELECT groups FROM holds WHERE state = 'pending'`)) {
+      for (const g of JSON.parse(r.groups) as string[]) counts[g] = (counts[g] ?? 0) + 1
+    }
+    return counts
+  }
+
+  /** Moves a hold from one of `from` to `to`; false when another actor moved it first (compare-and-set). */
+  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string; denial?: Denial } = {}): boolean {
+    const changed = this.db.run(
+      `UPDATE holds SET state = ?, updated_at = ?, decided_at = COALESCE(?, decided_at), error = COALESCE(?, error),
+         denial = COALESCE(?, denial)
+       WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`,
+      to, at, fields.decided_at ?? null, fields.error ?? null, fields.denial ? json(fields.denial) : null, id, ...from,
+    )
+    return changed === 1
+  }
+
+  addView(id: string, view: View): void {
+    const h = this.get(id)
+    if (!h) return
+    this.db.run(`UPDATE holds SET views = ? WHERE id = ?`, json([...h.views, view]), id)
+  }
+
+  /** Records an approval while the hold is pending; moves it to approved when `approve` is true. */
+  addApproval(id: string, approval: Approval, approve: boolean): boolean {
+    return this.db.transaction(() => {
+      const h = this.get(id)
+      if (!h || h.state !== 'pending') return false
+      if (h.approvals.some((a) => a.approver === approval.approver)) return false
+      this.db.run(
+        `UPDATE holds SET approvals = ?, updated_at = ?, state = ?, decided_at = ? WHERE id = ? AND state = 'pending'`,
+        json([...h.approvals, approval]), approval.at, approve ? 'approved' : 'pending', approve ? approval.at : null, id,
+      )
+      return true
+    })
+  }
+
+  saveResponse(id: string, r: StoredResponse, at: number): boolean {
+    return (
+      this.db.run(
+        `UPDATE holds SET state = 'executed', updated_at = ?, response_status = ?, response_headers = ?, response_body = ?
+         WHERE id = ? AND state = 'executing'`,
+        at, r.status, json(r.headers), r.body, id,
+      ) === 1
+    )
+  }
+
+  idsIn(state: HoldState, dueBefore?: number): string[] {
+    const rows =
+      dueBefore === undefined
+        ? this.db.all<{ id: string }>(`SELECT id FROM holds WHERE state = ?`, state)
+        : this.db.all<{ id: string }>(`SELECT id FROM holds WHERE state = ? AND expires_at <= ?`, state, dueBefore)
+    return rows.map((r) => r.id)
+  }
+
+  // Webhook deliveries -----------------------------------------------------------------------------------------
+
+  enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): void {
+    this.db.run(
+      `INSERT INTO deliveries (hold_id, event, grp, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      d.hold_id, d.event, d.grp, d.hook, d.payload, at, at,
+    )
+  }
+
+  dueDeliveries(now: number, limit = 50): Delivery[] {
+    return this.db.all<Delivery>(`SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, now, limit)
+  }
+
+  nextDeliveryAt(): number | null {
+    return this.db.all<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)[0]?.t ?? null
+  }
+
+  recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): void {
+    this.db.run(
+      `UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_at = ?,
+         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+       WHERE id = ?`,
+      outcome.state, outcome.status, outcome.error, outcome.next_at, outcome.state, outcome.at, id,
+    )
+  }
+
+  deliveries(holdId?: string): Delivery[] {
+    return holdId
+      ? this.db.all<Delivery>(`SELECT * FROM deliveries WHERE hold_id = ? ORDER BY id`, holdId)
+      : this.db.all<Delivery>(`SELECT * FROM deliveries ORDER BY id`)
+  }
+
+  /** When the first delivery of hold.created succeeded: "notified at". */
+  notifiedAt(holdId: string): number | null {
+    return (
+      this.db.all<{ t: number | null }>(
+        `SELECT MIN(delivered_at) AS t FROM deliveries WHERE hold_id = ? AND event = 'hold.created' AND state = 'delivered'`,
+        holdId,
+      )[0]?.t ?? null
+    )
+  }
+
+  // Review queue -----------------------------------------------------------------------------------------------
+
+  countForwarded(rule: string): void {
+    this.db.run(`INSERT INTO review_counts (rule, forwarded) VALUES (?, 1) ON CONFLICT (rule) DO UPDATE SET forwarded = forwarded + 1`, rule)
+  }
+
+  forwardedCounts(): Record<string, number> {
+    return Object.fromEntries(this.db.all<{ rule: string; forwarded: number }>(`SELECT rule, forwarded FROM review_counts`).map((r) => [r.rule, r.forwarded]))
+  }
+
+  addReview(r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): void {
+    this.db.run(
+      `INSERT INTO reviews (id, decision_id, created_at, agent_id, route, rule, summary, context, upstream_status, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+      r.id, r.decision_id, r.created_at, r.agent_id, r.route, r.rule, r.summary, json(r.context), r.upstream_status,
+    )
+  }
+
+  reviews(state?: Review['state']): Review[] {
+    const rows = state
+      ? this.db.all<Row>(`SELECT * FROM reviews WHERE state = ? ORDER BY created_at`, state)
+      : this.db.all<Row>(`SELECT * FROM reviews ORDER BY created_at`)
+    return rows.map((r) => ({ ...(r as unknown as Review), context: parse(r.context) }))
+  }
+
+  getReview(id: string): Review | undefined {
+    return this.reviews().find((r) => r.id === id)
+  }
+
+  markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): boolean {
+    return (
+      this.db.run(`UPDATE reviews SET state = ?, reviewer = ?, comment = ?, reviewed_at = ? WHERE id = ? AND state = 'pending'`, state, reviewer, comment, at, id) === 1
+    )
+  }
+
+  // Audit ------------------------------------------------------------------------------------------------------
+
+  appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): AuditRecord {
+    return this.db.transaction(() => {
+      const last = this.db.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`)[0]
+      const entry = { seq: (last?.seq ?? 0) + 1, at, type, actor, hold_id: holdId, record, prev_hash: last?.hash ?? GENESIS }
+      const hash = auditHash(entry)
+      this.db.run(
+        `INSERT INTO audit (seq, at, type, actor, hold_id, record, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        entry.seq, at, type, actor, holdId, json(record), entry.prev_hash, hash,
+      )
+      return { ...entry, hash }
+    })
+  }
+
+  auditRecords(): AuditRecord[] {
+    return this.db
+      .all<Row>(`SELECT * FROM audit ORDER BY seq`)
+      .map((r) => ({ ...(r as unknown as AuditRecord), record: parse(r.record) }))
+  }
+}

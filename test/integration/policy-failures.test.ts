@@ -6,18 +6,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { policyRevision } from '../../gateway/node/policy-files.ts'
-import { keys, startTestGateway, testConfig } from '../support/gateway.ts'
+import { keys, policySource, startTestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-
-/** A policy source folder: the real library and capabilities, plus the given rule files. */
-function policySource(rules: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-rego-'))
-  cpSync(join(repoRoot, 'policies/lib'), join(dir, 'lib'), { recursive: true, filter: (p) => !p.endsWith('_test.rego') })
-  cpSync(join(repoRoot, 'policies/capabilities.json'), join(dir, 'capabilities.json'))
-  for (const [name, text] of Object.entries(rules)) writeFileSync(join(dir, name), text)
-  return dir
-}
 
 const ALLOW_ALL = `package airlock.rules.t
 allow contains {"rule": "t.all", "reason": "test allows everything"} if true

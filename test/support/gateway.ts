@@ -2,7 +2,7 @@
 // lines captured so tests can assert on them.
 import { Writable } from 'node:stream'
 import { resolve } from 'node:path'
-import { mkdtempSync } from 'node:fs'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configSchema, type Config, type ConfigInput } from '../../gateway/core/config/schema.ts'
@@ -26,6 +26,28 @@ export const testSecrets: Record<string, string> = {
   TEST_KEY_BILLING: keys.billing,
   TEST_KEY_DEV: keys.dev,
   UPSTREAM_TOKEN: 'sk_live_real_upstream_secret',
+  APPROVER_ALICE: 'approver-alice-token',
+  APPROVER_BOB: 'approver-bob-token',
+  APPROVER_CAROL: 'approver-carol-token',
+  WEBHOOK_SECRET: 'whsec_test_signing_secret',
+}
+
+export const approverTokens = { alice: 'approver-alice-token', bob: 'approver-bob-token', carol: 'approver-carol-token' } as const
+
+/** alice owns billing-bot, so she may never approve its requests. */
+export const testApprovers: ConfigInput['approvers'] = [
+  { id: 'alice', email: 'alice@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_ALICE' },
+  { id: 'bob', email: 'bob@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_BOB' },
+  { id: 'carol', email: 'carol@example.com', groups: ['ops'], token_env: 'APPROVER_CAROL' },
+]
+
+/** A policy source folder: the real library and capabilities, plus the given rule files. */
+export function policySource(rules: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-rego-'))
+  cpSync(join(repoRoot, 'policies/lib'), join(dir, 'lib'), { recursive: true, filter: (p) => !p.endsWith('_test.rego') })
+  cpSync(join(repoRoot, 'policies/capabilities.json'), join(dir, 'capabilities.json'))
+  for (const [name, text] of Object.entries(rules)) writeFileSync(join(dir, name), text)
+  return dir
 }
 
 export function testConfig(input: ConfigInput): Config {

@@ -76,7 +76,7 @@ describe('allow', () => {
       { authorization: `Bearer ${keys.billing}` },
       { 'x-api-key': keys.billing },
       { authorization: `Basic ${btoa(`${keys.billing}:`)}` },
-    ]) {
+    ] as Record<string, string>[]) {
       const res = await call('/httpbin/get', { key: null, headers })
       expect(res.status).toBe(200)
       expect(upstream.received.at(-1)!.headers.authorization).toBe('Bearer sk_live_real_upstream_secret')

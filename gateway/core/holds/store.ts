@@ -98,6 +98,7 @@ export class HoldStore {
         h.id, h.created_at, h.created_at, h.expires_at, h.dedupe_key, h.agent.id, h.agent.owner, h.route, h.method, h.url,
         json(h.headers), h.body, h.body_sha256, h.intent, json(h.decision), h.decision_id, h.policy_revision, json(h.groups),
       )
+      this.#pending = undefined
       const hold = this.get(h.id)!
       audit(hold)
       return { hold, created: true }
@@ -121,16 +122,21 @@ export class HoldStore {
     return this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at`).map(toHold)
   }
 
+  /** Pending holds per group. Read on every request (policy input), so it is cached and dropped on any change. */
   pendingCounts(): Record<string, number> {
+    if (this.#pending) return { ...this.#pending }
     const counts: Record<string, number> = {}
     for (const r of this.db.all<{ groups: string }>(`SELECT groups FROM holds WHERE state = 'pending'`)) {
       for (const g of JSON.parse(r.groups) as string[]) counts[g] = (counts[g] ?? 0) + 1
     }
-    return counts
+    this.#pending = counts
+    return { ...counts }
   }
+  #pending: Record<string, number> | undefined
 
   /** Moves a hold from one of `from` to `to`; false when another actor moved it first (compare-and-set). */
   transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string; denial?: Denial } = {}): boolean {
+    this.#pending = undefined
     const changed = this.db.run(
       `UPDATE holds SET state = ?, updated_at = ?, decided_at = COALESCE(?, decided_at), error = COALESCE(?, error),
          denial = COALESCE(?, denial)
@@ -148,6 +154,7 @@ export class HoldStore {
 
   /** Records an approval while the hold is pending; moves it to approved when `approve` is true. */
   addApproval(id: string, approval: Approval, approve: boolean): boolean {
+    this.#pending = undefined
     return this.db.transaction(() => {
       const h = this.get(id)
       if (!h || h.state !== 'pending') return false

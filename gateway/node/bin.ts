@@ -12,6 +12,11 @@ const { positionals, values } = parseArgs({
     source: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    url: { type: 'string' },
+    state: { type: 'string' },
+    group: { type: 'string' },
+    comment: { type: 'string' },
+    json: { type: 'boolean' },
   },
 })
 

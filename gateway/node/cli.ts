@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, readConfigFile } from './config-file.ts'
 import { loadPolicyDir } from './policy-files.ts'
 import { startGateway } from './server.ts'
 import { buildPolicy, testPolicy } from './toolchain/build.ts'
+import { auditVerifyCommand, holdsCommand, reportCommand, reviewsCommand } from './cli-holds.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -19,6 +20,13 @@ const USAGE = `usage: airlock <command> [--config airlock.yaml]
   policy build                  compile policies/ to build/policy (wasm) with the pinned OPA
   policy test                   run the Rego unit tests (opa test)
   policy eval --input req.json  evaluate one policy input through the gateway's code path
+  holds list [--state S] [--group G]     pending holds (approver API; AIRLOCK_APPROVER_TOKEN, --url)
+  holds show ID                          full context of a hold
+  holds approve ID [--comment C]         approve (after showing what you approve)
+  holds deny ID [--comment C]            deny
+  reviews list | ok ID | flag ID --comment C
+  report [--json]                        how approvals are made: per rule, per approver, review coverage
+  audit verify                           check the hash chain of the audit log
 
 The config file defaults to $AIRLOCK_CONFIG or config/airlock.yaml.`
 
@@ -59,7 +67,13 @@ export async function cli(args: string[], flags: Flags): Promise<number> {
     }
     case 'policy eval':
       return evalInput(configPath, flags)
+    case 'report':
+      return reportCommand(readConfigFile(configPath), flags)
+    case 'audit verify':
+      return auditVerifyCommand(readConfigFile(configPath))
     default:
+      if (command === 'holds') return holdsCommand(readConfigFile(configPath), args.slice(1), flags)
+      if (command === 'reviews') return reviewsCommand(readConfigFile(configPath), args.slice(1), flags)
       process.stderr.write(`airlock: unknown command "${args.join(' ')}"\n\n${USAGE}\n`)
       return 2
   }

@@ -27,8 +27,8 @@ export function parseConfig(text: string, source: string): Config {
     throw new ConfigError(
       source,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0]
-        return `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`
+        const { line, col } = lines.linePos(e.pos[0])
+        return `${source}:${line}:${col}: ${e.message.split('\n')[0]}`
       }),
     )
   }
@@ -37,10 +37,11 @@ export function parseConfig(text: string, source: string): Config {
   throw new ConfigError(
     source,
     result.error.issues.map((issue) => {
-      // Point at the deepest node of the path that exists in the document.
+      // Point at the deepest node of the path that exists in the document (for an unknown key, the key itself).
+      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path
       let where = ''
-      for (let n = issue.path.length; n >= 0; n--) {
-        const at = n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n) as unknown[], true)
+      for (let n = path.length; n >= 0; n--) {
+        const at = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true)
         if (isNode(at) && at.range) {
           const { line, col } = lines.linePos(at.range[0])
           where = `:${line}:${col}`

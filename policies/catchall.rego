@@ -1,0 +1,61 @@
+# Rules that apply across every route.
+#
+#   a route no package here covers   → deny (the gateway may route to a service nobody wrote a policy for)
+#   a method override (X-HTTP-Method-Override, _method) → deny
+#   DELETE on any route              → hold for "security" (deletions are rarely undoable). A route's own package may
+#                                      deny instead, which wins, or hold with its own approvers, who are added to
+#                                      "security"; its rule supplies the reason as long as its risk is above "medium".
+#
+# When you add a package for a new route, add the route name to `covered_routes`: until then its requests are denied,
+# which is the safe way to forget.
+package airlock.rules.catchall
+
+import data.airlock.lib
+
+covered_routes := {"github", "httpbin", "mail", "slack", "stripe"}
+
+deny contains {
+	"rule": "catchall.unknown_route",
+	"reason": concat("", [
+		"Airlock has no policy for route \"", lib.route, "\" (", lib.host, "), so every request through it is refused; ",
+		"retrying will not help, ask the operator to add rules for this service",
+	]),
+	"risk": "high",
+} if {
+	not lib.route in covered_routes
+}
+
+# Some services let a header or a `_method` parameter replace the HTTP method (a POST that acts as a DELETE). Rules
+# here match on the real method, so refuse anything that tries to change it.
+_method_overrides := {"x-http-method", "x-http-method-override", "x-method-override"}
+
+deny contains {
+	"rule": "catchall.method_override",
+	"reason": "Airlock does not forward requests that override their HTTP method (X-HTTP-Method-Override and similar headers, or a _method parameter); send the request with the method you mean instead",
+	"risk": "high",
+} if {
+	some name, _ in input.request.headers
+	lower(name) in _method_overrides
+}
+
+deny contains {
+	"rule": "catchall.method_override",
+	"reason": "Airlock does not forward requests that override their HTTP method (X-HTTP-Method-Override and similar headers, or a _method parameter); send the request with the method you mean instead",
+	"risk": "high",
+} if {
+	_has_method_param
+}
+
+_has_method_param if lib.query._method
+
+_has_method_param if lib.body._method
+
+hold contains {
+	"rule": "catchall.delete",
+	"reason": "deleting data is rarely reversible, so every DELETE waits for security to approve it",
+	"risk": "medium", # below a route's own "high" rule for the same DELETE, whose reason and summary are more specific
+	"summary": concat("", ["Delete ", lib.host, lib.path]),
+	"approvers": ["security"],
+} if {
+	lib.method == "DELETE"
+}

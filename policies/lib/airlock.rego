@@ -1,0 +1,293 @@
+# The folding library: turns every rule that matched a request into the one decision the gateway enforces.
+#
+# Rule authors never touch this file. They write packages under `airlock.rules.<name>` (exactly one level: a package
+# `airlock.rules.acme.stripe` is NOT collected) containing only partial-set rules named `deny`, `hold`, `review` and
+# `allow`, each element an object:
+#
+#   {"rule": "stripe.refund_large", "reason": "…",            required
+#    "risk": "high", "summary": "Refund $1,234.56 on ch_1",   optional
+#    "approvers": ["payments"], "approvals_required": 2, "require_comment": true, "timeout_s": 3600,
+#    "sample_rate": 0.2}
+#
+# `data.airlock.decision` (the compiled entrypoint `airlock/decision`) is always exactly one object:
+#
+#   {"action", "rule", "reason", "risk", "summary", "approvers", "approvals_required", "require_comment",
+#    "timeout_s"? (hold only), "sample_rate"? (review only), "matched": [every rule id that matched, any action]}
+#
+# Precedence: deny > hold > review > allow; nothing matched → airlock.default_deny. Within the winning action the
+# element with the highest risk wins (then the smallest rule id, then the smallest element), and supplies rule,
+# reason, risk and summary. The other fields are folded over every element of the winning action: approvers are
+# united; for a hold, approvals_required is the largest (at least 1), require_comment is true if any says so and
+# timeout_s is the smallest; for a review, sample_rate is the largest. Fields that do not apply to the winning action
+# are ignored (approvals_required is then 1, require_comment false).
+# An element that is not a valid object (missing rule/reason, unknown field, wrong type, a hold without approvers) or
+# a `deny`/`hold`/… that is not a set (e.g. `deny if …`) turns into a deny with rule "airlock.invalid_rule": a broken
+# policy fails closed, with a reason that names the package and the problem.
+#
+# Everything here is compiled to WebAssembly, which has no rule indexing and a smaller set of built-ins than `opa eval`:
+# use only built-ins listed in policies/capabilities.json, and check changes against the compiled wasm, not only with
+# `opa test` (which runs OPA's Go evaluator).
+package airlock
+
+# Risk order, and the risk an element gets when it does not say.
+_risk_rank := {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+_default_risk := {"allow": "low", "review": "medium", "hold": "high", "deny": "high"}
+
+# The fields an element may carry, and what a bad value is told.
+_field_message := {
+	"rule": "rule must be a non-empty string",
+	"reason": "reason must be a non-empty string",
+	"risk": "risk must be one of low, medium, high, critical",
+	"summary": "summary must be a string",
+	"approvers": "approvers must be an array of strings",
+	"approvals_required": "approvals_required must be an integer from 1 to 10",
+	"require_comment": "require_comment must be a boolean",
+	"timeout_s": "timeout_s must be a whole number of seconds >= 1",
+	"sample_rate": "sample_rate must be a number from 0 to 1",
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Collecting. One rule per action (not a loop over action names) keeps the compiled plan to one lookup per package.
+
+_raw contains {"action": "deny", "package": pkg, "value": v} if {
+	some pkg
+	v := data.airlock.rules[pkg].deny
+}
+
+_raw contains {"action": "hold", "package": pkg, "value": v} if {
+	some pkg
+	v := data.airlock.rules[pkg].hold
+}
+
+_raw contains {"action": "review", "package": pkg, "value": v} if {
+	some pkg
+	v := data.airlock.rules[pkg].review
+}
+
+_raw contains {"action": "allow", "package": pkg, "value": v} if {
+	some pkg
+	v := data.airlock.rules[pkg].allow
+}
+
+# One entry per element, valid or not.
+_entries contains _entry(r.action, r.package, e) if {
+	some r in _raw
+	is_set(r.value)
+	some e in r.value
+}
+
+# `deny if …` (a boolean) or `deny := {…}` instead of `deny contains {…} if …`.
+_entries contains _invalid(r.action, r.package, null, {concat("", [r.action, " must be a partial set rule: ", r.action, " contains {...} if {...}"])}) if {
+	some r in _raw
+	not is_set(r.value)
+}
+
+_entry(action, pkg, e) := _valid_entry(action, e) if {
+	count(_problems(action, e)) == 0
+} else := _invalid(action, pkg, e, _problems(action, e))
+
+_valid_entry(action, e) := {
+	"action": action,
+	"rule": e.rule,
+	"reason": e.reason,
+	"risk": risk,
+	"rank": _risk_rank[risk],
+	"summary": object.get(e, "summary", _default_summary),
+	"ids": {e.rule},
+	"element": e,
+} if {
+	risk := object.get(e, "risk", _default_risk[action])
+}
+
+_invalid(action, pkg, e, problems) := {
+	"action": "deny",
+	"rule": "airlock.invalid_rule",
+	"reason": concat("", [
+		"Airlock's policy is broken for this request, so it is refused: package airlock.rules.", pkg,
+		" produced an invalid `", action, "` element (", concat("; ", sort(problems)),
+		"). Retrying will not help; tell the operator.",
+	]),
+	"risk": "high",
+	"rank": _risk_rank.high,
+	"summary": _default_summary,
+	"ids": ({"airlock.invalid_rule"} | _id_of(e)),
+	"element": {},
+}
+
+_id_of(e) := {e.rule} if {
+	is_object(e)
+	is_string(e.rule)
+	e.rule != ""
+} else := set()
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Validating one element.
+
+_problems(action, e) := {"the element is not an object"} if {
+	not is_object(e)
+} else := ((missing | unknown) | invalid) | _hold_problems(action, e) if {
+	missing := {concat("", [k, " is required"]) | some k in ["rule", "reason"]; not _has_key(e, k)}
+	unknown := {concat("", ["unknown field ", k]) | some k, _ in e; not _field_message[k]}
+	invalid := {_field_message[k] | some k, v in e; _field_message[k]; not _valid(k, v)}
+}
+
+# The gateway refuses a hold nobody can approve, so say so here, where `opa test` catches it.
+_hold_problems(action, e) := {"a hold needs approvers: at least one approver group"} if {
+	action == "hold"
+	count(object.get(e, "approvers", [])) == 0
+} else := set()
+
+_has_key(obj, k) if {
+	some key, _ in obj
+	key == k
+}
+
+_valid("rule", v) if _nonempty_string(v)
+
+_valid("reason", v) if _nonempty_string(v)
+
+_valid("risk", v) if _risk_rank[v]
+
+_valid("summary", v) if is_string(v)
+
+_valid("approvers", v) if {
+	is_array(v)
+	every a in v {
+		_nonempty_string(a)
+	}
+}
+
+_valid("approvals_required", v) if {
+	_integer(v)
+	v >= 1
+	v <= 10
+}
+
+_valid("require_comment", v) if is_boolean(v)
+
+_valid("timeout_s", v) if {
+	_integer(v)
+	v >= 1
+}
+
+_valid("sample_rate", v) if {
+	is_number(v)
+	v >= 0
+	v <= 1
+}
+
+_nonempty_string(v) if {
+	is_string(v)
+	v != ""
+}
+
+_integer(v) if {
+	is_number(v)
+	round(v) == v
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Folding.
+
+_has_action(a) if {
+	some e in _entries
+	e.action == a
+}
+
+_action := "deny" if {
+	_has_action("deny")
+} else := "hold" if {
+	_has_action("hold")
+} else := "review" if {
+	_has_action("review")
+} else := "allow" if {
+	_has_action("allow")
+}
+
+_winners := {e | some e in _entries; e.action == _action}
+
+# Highest risk first, then the smallest rule id, then the smallest element (so equal ids are still deterministic).
+_top := min({[0 - e.rank, e.rule, e.element, e] | some e in _winners})[3]
+
+_given(field) := {e.element[field] | some e in _winners; e.element[field] != null}
+
+_approvers := sort({a | some e in _winners; some a in object.get(e.element, "approvers", [])})
+
+# Only holds wait for approvals; the other actions say 1, which is never used.
+_approvals_required := max({1} | _given("approvals_required")) if {
+	_action == "hold"
+} else := 1
+
+_require_comment if {
+	_action == "hold"
+	true in _given("require_comment")
+} else := false
+
+# Omitted when no element of the winning action gave one: the gateway then applies its configured default.
+_optional["timeout_s"] := min(_given("timeout_s")) if {
+	_action == "hold"
+	count(_given("timeout_s")) > 0
+}
+
+_optional["sample_rate"] := max(_given("sample_rate")) if {
+	_action == "review"
+	count(_given("sample_rate")) > 0
+}
+
+_matched := sort({id | some e in _entries; some id in e.ids})
+
+_folded := object.union(
+	{
+		"action": _action,
+		"rule": _top.rule,
+		"reason": _top.reason,
+		"risk": _top.risk,
+		"summary": _top.summary,
+		"approvers": _approvers,
+		"approvals_required": _approvals_required,
+		"require_comment": _require_comment,
+		"matched": _matched,
+	},
+	_optional,
+)
+
+decision := d if {
+	d := _folded
+} else := {
+	"action": "deny",
+	"rule": "airlock.default_deny",
+	"reason": "no rule allows this request",
+	"risk": "high",
+	"summary": _default_summary,
+	"approvers": [],
+	"approvals_required": 1,
+	"require_comment": false,
+	"matched": [],
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# "<METHOD> <host><path>", built defensively: the decision must exist even for a malformed input.
+
+default _method := ""
+
+_method := m if {
+	m := input.request.method
+	is_string(m)
+}
+
+default _host := ""
+
+_host := h if {
+	h := input.request.host
+	is_string(h)
+}
+
+default _path := ""
+
+_path := p if {
+	p := input.request.path
+	is_string(p)
+}
+
+_default_summary := trim_space(concat("", [_method, " ", _host, _path]))

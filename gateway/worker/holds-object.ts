@@ -1,0 +1,183 @@
+// The holds Durable Object: the core HoldService (state machine, webhooks, execution) over the object's SQLite.
+// One object holds every hold, so the store's guarantees stay global as on Node: one hold per identical request
+// across an agent's retries, caps per approver group checked in the same transaction as the insert, and one audit
+// hash chain. Nothing lives only in memory: waits, expiry and retries resume from SQLite after a reset.
+//
+// Time is driven by the object's single alarm, armed for the next thing due: the earliest pending expiry, the next
+// webhook delivery, or now when an approved hold was left unsent by a reset. `alarm()` runs `service.tick()`.
+import { DurableObject } from 'cloudflare:workers'
+import { Hono } from 'hono'
+import type { Config } from '../core/config/schema.ts'
+import { AirlockError, describeThrown, errorResponse } from '../core/errors.ts'
+import { createHoldGate } from '../core/holds/api.ts'
+import { parsePrefer } from '../core/holds/prefer.ts'
+import { HoldService, isTerminal, type HoldServiceDeps } from '../core/holds/service.ts'
+import { HoldStore } from '../core/holds/store.ts'
+import { noMetrics, systemClock, type Logger, type Secrets } from '../core/ports.ts'
+import { createConsoleLogger } from './logger.ts'
+import { createDurableSqlDriver } from './sql-driver.ts'
+import { createWorkerUpstream } from './upstream.ts'
+import { capture, fromWire, type WireEvaluated, type WireHeld, type WireResult } from './wire.ts'
+
+export interface Submitted {
+  holdId: string
+  /** How long the agent asked to wait (0 for Prefer: respond-async). */
+  waitMs: number
+  respondAsync: boolean
+}
+
+/** The object's RPC surface, as the Worker sees it through a stub. */
+export interface HoldsApi {
+  pendingCounts(): Promise<Record<string, number>>
+  submit(req: WireHeld): Promise<WireResult<Submitted>>
+  settle(holdId: string, waitMs: number, respondAsync: boolean): Promise<Response>
+  review(req: WireEvaluated, upstreamStatus: number): Promise<boolean>
+}
+
+export interface HoldsEnv {
+  HOLDS: DurableObjectNamespace<HoldsApi>
+}
+
+/** Worker secrets (and vars) by name: the core's Secrets port. */
+export function envSecrets(env: object): Secrets {
+  return (name) => {
+    const v = (env as Record<string, unknown>)[name]
+    return typeof v === 'string' ? v : undefined
+  }
+}
+
+/**
+ * The core service with two hooks for the object's lifecycle. Executions and deliveries run in the background (an
+ * approval answers before the upstream does): ctx.waitUntil keeps the object alive until they settle (compatibility
+ * date 2026-10-01 or later). After every delivery pass the alarm is re-armed, so a failed webhook is retried when its
+ * backoff is due.
+ */
+class DurableHoldService extends HoldService {
+  readonly #keepAlive: (work: Promise<unknown>) => void
+  readonly #delivered: () => void
+  constructor(deps: HoldServiceDeps, keepAlive: (work: Promise<unknown>) => void, delivered: () => void) {
+    super(deps)
+    this.#keepAlive = keepAlive
+    this.#delivered = delivered
+  }
+  override execute(id: string): Promise<void> {
+    const work = super.execute(id)
+    this.#keepAlive(work)
+    return work
+  }
+  override deliver(): Promise<void> {
+    const work = super.deliver().finally(this.#delivered)
+    this.#keepAlive(work)
+    return work
+  }
+}
+
+export function defineHoldsObject(bundle: { config: Config }) {
+  const { config } = bundle
+
+  return class HoldsObject extends DurableObject<HoldsEnv> implements HoldsApi {
+    readonly #service: HoldService
+    readonly #logger: Logger
+    #api: Hono | undefined
+    /** The alarm time this instance last set (undefined: unknown or none), to skip rewriting an unchanged alarm. */
+    #armedAt: number | null | undefined
+
+    constructor(ctx: DurableObjectState, env: HoldsEnv) {
+      super(ctx, env)
+      const logger = (this.#logger = createConsoleLogger(config.log.level))
+      const secrets = envSecrets(env)
+      const upstream = createWorkerUpstream()
+      const deps: HoldServiceDeps = {
+        config,
+        store: new HoldStore(createDurableSqlDriver(ctx.storage)),
+        upstream,
+        secrets,
+        logger,
+        metrics: noMetrics,
+        clock: systemClock,
+        webhookFetch: upstream.webhookFetch,
+      }
+      this.#service = new DurableHoldService(deps, (work) => ctx.waitUntil(work.catch(() => {})), () => void this.#arm())
+      void ctx.blockConcurrencyWhile(async () => {
+        try {
+          // A new instance means the previous one stopped (deploy, eviction, crash): a hold it was sending may or may
+          // not have reached the upstream, so it becomes outcome_unknown for a person, never re-sent.
+          this.#service.recover()
+          const app = new Hono()
+          ;(await createHoldGate(this.#service, config, secrets, logger)).mount(app)
+          this.#api = app
+          await this.#arm()
+        } catch (err) {
+          // E.g. an approver token equal to an agent key: like the Node server refusing to start, nothing is served.
+          logger.error({ event: 'holds_object_start', error: describeThrown(err) }, 'the holds object cannot start')
+          throw err
+        }
+      })
+    }
+
+    async pendingCounts(): Promise<Record<string, number>> {
+      return this.#service.pendingCounts()
+    }
+
+    /** Stores or joins the hold (idempotent: a retried call joins the hold the first one made). */
+    async submit(wire: WireHeld): Promise<WireResult<Submitted>> {
+      return capture(async () => {
+        const req = fromWire(wire, config)
+        const { hold } = await this.#service.submit(req)
+        await this.#arm()
+        // Mirrors HoldService.hold: how long to wait comes from the agent's Prefer header within the configured bounds.
+        const prefer = parsePrefer(req.prefer)
+        const waitS = Math.min(prefer.wait ?? config.holds.wait_s, config.holds.max_wait_s)
+        return { holdId: hold.id, waitMs: prefer.respondAsync ? 0 : waitS * 1000, respondAsync: prefer.respondAsync }
+      })
+    }
+
+    /** Waits up to waitMs for an outcome, then answers from the stored state (so a call after a reset resumes). */
+    async settle(holdId: string, waitMs: number, respondAsync: boolean): Promise<Response> {
+      if (waitMs > 0) await this.#service.waitForOutcome(holdId, waitMs)
+      const hold = this.#service.store.get(holdId)
+      if (!hold) return errorResponse(new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no hold with id ${holdId}`))
+      if (respondAsync && !isTerminal(hold.state)) return this.#service.accepted(hold)
+      return this.#service.responseFor(hold)
+    }
+
+    async review(wire: WireEvaluated, upstreamStatus: number): Promise<boolean> {
+      return this.#service.review(fromWire(wire, config), upstreamStatus)
+    }
+
+    /** The approver API and agents' hold polling (/_airlock/*), forwarded here by the Worker. */
+    async fetch(request: Request): Promise<Response> {
+      const res = await this.#api!.fetch(request)
+      await this.#arm() // an approval or denial may have changed what is due next
+      return res
+    }
+
+    async alarm(): Promise<void> {
+      this.#armedAt = undefined // the runtime clears an alarm once it has run
+      try {
+        await this.#service.tick()
+      } catch (err) {
+        this.#logger.error({ event: 'tick', error: describeThrown(err) }, 'holds tick failed')
+      }
+      await this.#arm()
+    }
+
+    /** Sets the alarm for the next due time, computed and issued without an await in between so calls stay ordered. */
+    #arm(): Promise<void> {
+      const next = this.#nextDueAt()
+      if (next === this.#armedAt) return Promise.resolve()
+      this.#armedAt = next
+      return next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next)
+    }
+
+    #nextDueAt(): number | null {
+      const { store } = this.#service
+      if (store.idsIn('approved').length > 0) return Date.now()
+      // The store has no "next expiry" query (Node polls every second instead); read it from the holds table.
+      const expiry = store.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
+      const delivery = store.nextDeliveryAt()
+      if (expiry === null) return delivery
+      return delivery === null ? expiry : Math.min(expiry, delivery)
+    }
+  }
+}

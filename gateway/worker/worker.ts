@@ -1,0 +1,82 @@
+// The Workers adapter: the unchanged core gateway behind a fetch handler, and the holds Durable Object class, both
+// built from one bundle (config parsed at build time, the compiled policy imported as a module). Entries call
+// defineWorker with their bundle: gateway/worker/index.ts with the deployed one, test/worker/entry.ts with the tests'.
+import type { ExecutionContext, Hono } from 'hono'
+import type { Config } from '../core/config/schema.ts'
+import { describeThrown } from '../core/errors.ts'
+import { createGateway } from '../core/gateway.ts'
+import { loadWasmPolicy, type PolicyEvaluator } from '../core/policy/evaluator.ts'
+import { noMetrics, systemClock } from '../core/ports.ts'
+import { createDurableHoldGate } from './hold-gate.ts'
+import { defineHoldsObject, envSecrets, type HoldsEnv } from './holds-object.ts'
+import { createConsoleLogger } from './logger.ts'
+import { createWorkerUpstream } from './upstream.ts'
+
+export interface WorkerBundle {
+  config: Config
+  policy: { wasm: WebAssembly.Module; data: unknown; revision: string }
+}
+
+export type Env = HoldsEnv & Record<string, unknown>
+
+export function defineWorker(bundle: WorkerBundle) {
+  const { config } = bundle
+  const logger = createConsoleLogger(config.log.level)
+  let app: Promise<Hono> | undefined
+
+  // Once per isolate; env (secrets, bindings) is the same for every request an isolate serves.
+  async function build(env: Env): Promise<Hono> {
+    let policy: PolicyEvaluator | undefined
+    try {
+      policy = await loadWasmPolicy(bundle.policy)
+      logger.info({ event: 'policy_loaded', revision: policy.revision }, 'policy loaded')
+    } catch (err) {
+      // Fail closed like Node with no policy: /readyz answers 503 and every request is refused.
+      logger.error({ event: 'policy_rejected', error: describeThrown(err) }, 'policy failed to load; requests are refused')
+    }
+    return createGateway({
+      config,
+      policy: { current: () => policy },
+      upstream: createWorkerUpstream(),
+      secrets: envSecrets(env),
+      logger,
+      metrics: noMetrics,
+      clock: systemClock,
+      holds: createDurableHoldGate({ namespace: env.HOLDS, logger, clock: systemClock }),
+      clientAddress: (req) => req.headers.get('cf-connecting-ip') ?? undefined,
+    })
+  }
+
+  const handler = {
+    async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+      app ??= build(env).catch((err) => {
+        app = undefined
+        throw err
+      })
+      const gateway = await app
+      return passEncodedBody(await gateway.fetch(withAgentAcceptEncoding(request), env, ctx))
+    },
+  }
+
+  return { handler, HoldsObject: defineHoldsObject(bundle) }
+}
+
+/**
+ * Cloudflare rewrites an incoming Accept-Encoding to what its edge supports and keeps the agent's own value in
+ * request.cf.clientAcceptEncoding; the upstream must see the agent's, or it may answer in an encoding the agent
+ * cannot read (the body is passed through undecoded).
+ */
+function withAgentAcceptEncoding(request: Request): Request {
+  const original = (request as Request & { cf?: { clientAcceptEncoding?: unknown } }).cf?.clientAcceptEncoding
+  if (typeof original !== 'string' || original === request.headers.get('accept-encoding')) return request
+  const headers = new Headers(request.headers)
+  if (original) headers.set('accept-encoding', original)
+  else headers.delete('accept-encoding')
+  return new Request(request, { headers })
+}
+
+/** A body that is still content-encoded (the upstream's bytes, untouched) goes out as is, not compressed again. */
+function passEncodedBody(res: Response): Response {
+  if (!res.body || !res.headers.has('content-encoding')) return res
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers, encodeBody: 'manual' } as ResponseInit)
+}

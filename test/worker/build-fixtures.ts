@@ -1,0 +1,17 @@
+// Builds what test/worker/entry.ts imports, before the Workers tests (the Vitest integration does not run wrangler's
+// [build]): the test config and rules, through the same build step as the deployed bundle, into build/worker-test/.
+// Runs under Node.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
+import { buildWorkerBundle } from '../../gateway/worker/build.ts'
+import { policySource } from '../support/gateway.ts'
+import { config, RULES } from './fixtures.ts'
+
+const out = join(repoRoot, 'build/worker-test')
+const configPath = join(mkdtempSync(join(tmpdir(), 'airlock-worker-test-')), 'airlock.yaml')
+writeFileSync(configPath, stringify({ ...config, policy: { source: policySource(RULES) } }))
+const { revision } = await buildWorkerBundle(configPath, out)
+console.log(`worker test bundle in ${out} (policy revision ${revision.slice(0, 12)})`)

@@ -1,6 +1,7 @@
 // `airlock holds|reviews …` talk to a running gateway's approver API, as the approver whose token is in
 // AIRLOCK_APPROVER_TOKEN (an environment variable, never a flag: flags show up in `ps`). `airlock report` and
 // `airlock audit verify` read the data folder directly, so they work with the gateway stopped.
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../core/config/schema.ts'
 import { verifyChain } from '../core/holds/audit.ts'
@@ -92,7 +93,10 @@ export async function reviewsCommand(config: Config, args: string[], flags: Flag
 }
 
 function openStore(config: Config): { store: HoldStore; close(): void } {
-  const db = openSqlite(join(config.data_dir, 'airlock.db'))
+  const path = join(config.data_dir, 'airlock.db')
+  // Opening a missing file would create an empty database and report "0 records, ok": say what is wrong instead.
+  if (!existsSync(path)) throw new Error(`no Airlock database at ${path} (data_dir in the config; has the gateway run with it?)`)
+  const db = openSqlite(path)
   return { store: new HoldStore(db), close: () => db.close() }
 }
 

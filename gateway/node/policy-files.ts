@@ -1,7 +1,7 @@
 // Loads the compiled policy from its folder and hot-reloads it: a new build is swapped in atomically once it has
 // loaded; a build that fails to load is logged and rejected, and the previous policy keeps serving.
 import { createHash } from 'node:crypto'
-import { watch, type FSWatcher } from 'node:fs'
+import { mkdirSync, watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PolicySource } from '../core/gateway.ts'
@@ -66,7 +66,7 @@ export class PolicyFiles implements PolicySource {
       } catch (err) {
         this.#logger.error(
           { event: 'policy_rejected', dir: this.#dir, error: describeThrown(err), serving_revision: this.#current?.revision ?? null },
-          'policy rejected; the previous policy keeps serving',
+          this.#current ? 'policy rejected; the previous policy keeps serving' : 'policy rejected; no policy is serving, every request is refused',
         )
         return false
       }
@@ -77,6 +77,8 @@ export class PolicyFiles implements PolicySource {
 
   /** Watches the folder; manifest.json is written last by `airlock policy build`, so changes settle on it. */
   watch(debounceMs = 100): void {
+    // The folder may not exist before the first build: create it so the build that fills it is seen.
+    mkdirSync(this.#dir, { recursive: true })
     this.#watcher = watch(this.#dir, () => {
       clearTimeout(this.#timer)
       this.#timer = setTimeout(() => void this.reload(), debounceMs)

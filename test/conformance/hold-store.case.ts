@@ -124,6 +124,16 @@ export function runHoldStoreSuite(name: string, makeDriver: () => SqlDriver | Pr
       expect(done.state).toBe('executed')
       expect(done.response!.status).toBe(201)
       expect(Array.from(done.response!.body)).toEqual([1, 2, 3])
+      expect(done.response!.truncated).toBe(false)
+    })
+
+    it('remembers that a stored response was truncated at the cap', async () => {
+      const s = await store()
+      const { hold } = s.createOrJoin(newHold(), caps, 0, noAudit)
+      s.addApproval(hold.id, { approver: 'bob', at: 2, comment: null, context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: true }, true)
+      s.transition(hold.id, ['approved'], 'executing', 3)
+      s.saveResponse(hold.id, { status: 200, headers: [], body: new Uint8Array([9]), truncated: true }, 4)
+      expect(s.get(hold.id)!.response!.truncated).toBe(true)
     })
 
     it('records each approver once and only while pending', async () => {

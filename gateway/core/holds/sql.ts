@@ -90,6 +90,8 @@ export const MIGRATIONS: string[] = [
      prev_hash TEXT NOT NULL,
      hash TEXT NOT NULL
    );`,
+  // 2: remember when a stored upstream response was cut at the storage cap, so the agent is told.
+  `ALTER TABLE holds ADD COLUMN response_truncated INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 /** Brings the schema to the latest version; safe to call on every start. */

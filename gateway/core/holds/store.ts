@@ -43,7 +43,7 @@ function toHold(r: Row): Hold {
             status: r.response_status as number,
             headers: parse(r.response_headers),
             body: bytes(r.response_body) ?? new Uint8Array(0),
-            truncated: false,
+            truncated: r.response_truncated === 1,
           },
     error: r.error as string | null,
   }
@@ -170,9 +170,10 @@ export class HoldStore {
   saveResponse(id: string, r: StoredResponse, at: number): boolean {
     return (
       this.db.run(
-        `UPDATE holds SET state = 'executed', updated_at = ?, response_status = ?, response_headers = ?, response_body = ?
+        `UPDATE holds SET state = 'executed', updated_at = ?, response_status = ?, response_headers = ?, response_body = ?,
+           response_truncated = ?
          WHERE id = ? AND state = 'executing'`,
-        at, r.status, json(r.headers), r.body, id,
+        at, r.status, json(r.headers), r.body, r.truncated ? 1 : 0, id,
       ) === 1
     )
   }

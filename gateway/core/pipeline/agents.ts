@@ -29,7 +29,7 @@ export function presentedKey(headers: Headers, allowed: readonly AgentKeyLocatio
       const [scheme, value = ''] = auth.trim().split(/\s+/, 2)
       if (where === 'bearer' && scheme?.toLowerCase() === 'bearer' && value) return value
       if (where === 'basic' && scheme?.toLowerCase() === 'basic' && value) {
-        // SDKs put the key in the user part (Stripe) or the password part: accept either, not both.
+        // SDKs put the key in the user part (Stripe) or the password part (user = agent id): the password wins when both are set.
         const decoded = decodeBase64(value)
         if (decoded === undefined) continue
         const colon = decoded.indexOf(':')

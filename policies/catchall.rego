@@ -1,6 +1,7 @@
 # Rules that apply across every route.
 #
-#   a route no package here covers   → deny (the gateway may route to a service nobody wrote a policy for)
+#   a route no package here covers   → deny (the gateway may route to a service nobody wrote a policy for); a host no
+#                                      route covers (route "", forward-proxy mode) is left to egress.rego
 #   a method override (X-HTTP-Method-Override, _method) → deny
 #   DELETE on any route              → hold for "security" (deletions are rarely undoable). A route's own package may
 #                                      deny instead, which wins, or hold with its own approvers, who are added to
@@ -23,7 +24,11 @@ deny contains {
 	"risk": "high",
 } if {
 	not lib.route in covered_routes
+	not _proxy_destination
 }
+
+# Route "": a forward-proxy destination no route covers, which egress.rego decides.
+_proxy_destination if input.route.name == ""
 
 # Some services let a header or a `_method` parameter replace the HTTP method (a POST that acts as a DELETE). Rules
 # here match on the real method, so refuse anything that tries to change it.

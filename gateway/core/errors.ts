@@ -7,6 +7,10 @@ export const errorStatus = {
   AIRLOCK_AGENT_KEY_MISSING: 401,
   AIRLOCK_AGENT_KEY_INVALID: 401,
   AIRLOCK_AGENT_NOT_ALLOWED: 403,
+  AIRLOCK_PROXY_AUTH_REQUIRED: 407,
+  AIRLOCK_PROXY_AUTH_INVALID: 407,
+  AIRLOCK_PROXY_DISABLED: 403,
+  AIRLOCK_PROXY_BAD_TARGET: 400,
   AIRLOCK_BODY_TOO_LARGE: 413,
   AIRLOCK_BODY_MALFORMED: 400,
   AIRLOCK_DENIED: 403,
@@ -80,6 +84,8 @@ export function errorResponse(err: AirlockError, decisionId?: string, headers: H
   h.set('content-type', 'application/json; charset=utf-8')
   h.set('cache-control', 'no-store')
   if (decisionId) h.set('airlock-decision-id', decisionId)
+  // RFC 9110 §11.7.1: a 407 names the scheme the proxy accepts (Basic "agent:key", or Bearer).
+  if (err.status === 407) h.set('proxy-authenticate', 'Basic realm="airlock"')
   return new Response(JSON.stringify(body, null, 2) + '\n', { status: err.status, headers: h })
 }
 

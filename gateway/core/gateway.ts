@@ -1,5 +1,8 @@
 // The gateway: one pipeline for every request — route → authenticate → read body → build input → evaluate →
-// enforce → log. Runtime-agnostic: everything it touches outside itself is injected (see ports.ts).
+// enforce → log. Routing belongs to the mode (reverse here; forward proxy, CONNECT and TLS interception in the Node
+// adapter), which hands the pipeline a Target; everything after that is shared, so holds, review sampling, the SSRF
+// guard, decision logs and metrics behave the same in every mode. Runtime-agnostic: everything it touches outside
+// itself is injected (see ports.ts).
 import { Hono } from 'hono'
 import type { Config } from './config/schema.ts'
 import { sha256Hex } from './digest.ts'
@@ -33,6 +36,8 @@ export interface GatewayDeps {
   holds?: HoldGate | undefined
   /** The agent's address, from the runtime adapter. */
   clientAddress?: (req: Request, env: unknown) => string | undefined
+  /** The local port the request arrived on, for routes that own a listener port (Node). */
+  localPort?: (req: Request, env: unknown) => number | undefined
   newId?: () => string
   /** Adapter-specific routes mounted before the proxy catch-all (e.g. /metrics on Node). */
   routes?: (app: Hono) => void
@@ -55,47 +60,62 @@ export interface Evaluated {
 
 const EMPTY = new Uint8Array(0)
 
-export async function createGateway(deps: GatewayDeps): Promise<Hono> {
-  const { config, logger, metrics, clock, secrets } = deps
+/** What the pipeline reads from an inbound request: a Web Request, or the adapter's view of a CONNECT (which a Request cannot carry). */
+export type InboundRequest = Pick<Request, 'method' | 'url' | 'headers' | 'body' | 'signal'>
+
+/** How the request reached Airlock: a route (reverse), HTTP_PROXY (forward), a decrypted tunnel (intercept), a CONNECT (tunnel). */
+export type Mode = 'reverse' | 'forward' | 'intercept' | 'tunnel'
+
+/** The request's destination, chosen by the mode's adapter before the pipeline runs. */
+export interface Target {
+  mode: Mode
+  route: RouteConfig
+  upstreamUrl: URL
+  /** Who sent it: the Airlock key where the route allows it (reverse), Proxy-Authorization (forward), or the agent that opened the tunnel. */
+  authenticate(headers: Headers): Promise<Agent>
+  /** The scheme and host the agent used to reach Airlock (X-Forwarded-*). */
+  requestUrl: URL
+  clientAddress: string | undefined
+  /** The agent's Authorization and X-Api-Key are its own (it authenticated with Proxy-Authorization). */
+  proxied?: boolean
+  /** Replaces sending upstream on allow/review: a CONNECT opens its tunnel here. Such a request cannot be held. */
+  send?: (e: Evaluated) => Promise<Response>
+}
+
+/** The one per-request pipeline every mode runs: authenticate → read body → build input → evaluate → enforce → log. */
+export interface Pipeline {
+  readonly router: Router
+  readonly agents: AgentDirectory
+  /** A target the adapter could not choose is an AirlockError: refused and logged the same way. */
+  handle(request: InboundRequest, target: Target | AirlockError): Promise<Response>
+}
+
+export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
+  const { config, logger, metrics, clock } = deps
   const router = new Router(config.routes)
-  const agents = await AgentDirectory.create(config.agents, secrets, (msg) => logger.warn({ event: 'config' }, msg))
+  const agents = await AgentDirectory.create(config.agents, deps.secrets, (msg) => logger.warn({ event: 'config' }, msg))
   const newId = deps.newId ?? (() => crypto.randomUUID())
-  const app = new Hono()
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', (c) => {
-    const policy = deps.policy.current()
-    return policy
-      ? c.json({ status: 'ready', policy_revision: policy.revision })
-      : c.json({ status: 'not ready', reason: 'no policy loaded' }, 503)
-  })
-  deps.routes?.(app)
-  if (deps.holds) deps.holds.mount(app)
-
-  app.all('*', async (c) => {
+  async function handle(request: InboundRequest, target: Target | AirlockError): Promise<Response> {
     const started = clock.now()
     const decisionId = newId()
-    const request = c.req.raw
-    const url = new URL(request.url)
     const line: DecisionLogLine = {
       decision_id: decisionId,
       timestamp: new Date(started).toISOString(),
       path: DECISION_PATH,
       method: request.method,
-      url_path: url.pathname,
+      url_path: request.method === 'CONNECT' ? '' : new URL(request.url).pathname,
       status: 0,
       total_ms: 0,
     }
     let response: Response
     try {
-      const match = router.match(url)
-      if (!match) {
-        throw new AirlockError('AIRLOCK_ROUTE_NOT_FOUND', `no route for ${url.pathname}; Airlock only forwards to configured routes`)
-      }
-      const { route, upstreamUrl } = match
+      if (target instanceof AirlockError) throw target
+      const { route, upstreamUrl } = target
+      line.mode = target.mode
       line.route = route.name
       line.host = upstreamUrl.hostname
-      const agent = await agents.authenticate(request.headers, route)
+      const agent = await target.authenticate(request.headers)
       line.agent = agent.id
 
       const body = await readBody(request, route.max_body_bytes ?? config.limits.max_body_bytes)
@@ -128,7 +148,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Hono> {
         line.eval_us = Math.round(ns / 1000)
         line.metrics = { timer_rego_query_eval_ns: ns }
       }
-      const decision = toDecision(raw, { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate }, `${request.method} ${upstreamUrl.hostname}${upstreamUrl.pathname}`)
+      const decision = toDecision(raw, { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate }, `${request.method} ${upstreamUrl.hostname}${input.request.path}`)
       line.result = decision
       line.action = decision.action
       line.reason = decision.reason
@@ -138,8 +158,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Hono> {
 
       const headers = upstreamHeaders(request.headers, {
         route,
-        clientAddress: deps.clientAddress?.(request, c.env),
-        requestUrl: url,
+        clientAddress: target.clientAddress,
+        requestUrl: target.requestUrl,
+        proxied: target.proxied ?? false,
       })
       const evaluated: Evaluated = { decisionId, route, agent, method: request.method, upstreamUrl, headers, body, bodySha256, input, decision, revision: policy.revision }
 
@@ -148,6 +169,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Hono> {
           throw new AirlockError('AIRLOCK_DENIED', decision.reason, { rule: decision.rule, action: 'deny' })
         case 'hold': {
           if (!deps.holds) throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this request needs human approval, and approvals are not enabled on this gateway)`, { rule: decision.rule, action: 'hold' })
+          if (target.send) throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this needs human approval, but Airlock cannot see or replay what goes through a tunnel; ask the operator to intercept TLS for ${upstreamUrl.hostname})`, { rule: decision.rule, action: 'hold' })
           const held: HeldRequest = { ...evaluated, prefer: request.headers.get('prefer') }
           const outcome = await deps.holds.hold(held, request.signal)
           line.hold_id = outcome.holdId
@@ -156,7 +178,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Hono> {
         }
         case 'allow':
         case 'review': {
-          const upstreamResponse = await forward(deps, evaluated)
+          const upstreamResponse = await (target.send ?? ((e: Evaluated) => forward(deps, e)))(evaluated)
           line.upstream_status = upstreamResponse.status
           if (decision.action === 'review' && deps.holds) {
             line.sampled = await deps.holds.review(evaluated, upstreamResponse.status)
@@ -177,6 +199,40 @@ export async function createGateway(deps: GatewayDeps): Promise<Hono> {
     line.total_ms = clock.now() - started
     logger.info(line, 'decision')
     return response
+  }
+
+  return { router, agents, handle }
+}
+
+/** The reverse-mode app: Airlock's own endpoints, then every other request routed by port, Host or path prefix. */
+export async function createGateway(deps: GatewayDeps, pipeline?: Pipeline): Promise<Hono> {
+  const p = pipeline ?? (await createPipeline(deps))
+  const app = new Hono()
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) => {
+    const policy = deps.policy.current()
+    return policy
+      ? c.json({ status: 'ready', policy_revision: policy.revision })
+      : c.json({ status: 'not ready', reason: 'no policy loaded' }, 503)
+  })
+  deps.routes?.(app)
+  if (deps.holds) deps.holds.mount(app)
+
+  app.all('*', (c) => {
+    const request = c.req.raw
+    const url = new URL(request.url)
+    const match = p.router.match(url, deps.localPort?.(request, c.env))
+    if (!match) {
+      return p.handle(request, new AirlockError('AIRLOCK_ROUTE_NOT_FOUND', `no route for ${url.pathname}; Airlock only forwards to configured routes`))
+    }
+    return p.handle(request, {
+      mode: 'reverse',
+      ...match,
+      authenticate: (headers) => p.agents.authenticate(headers, match.route),
+      requestUrl: url,
+      clientAddress: deps.clientAddress?.(request, c.env),
+    })
   })
 
   return app

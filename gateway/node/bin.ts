@@ -17,6 +17,7 @@ const { positionals, values } = parseArgs({
     group: { type: 'string' },
     comment: { type: 'string' },
     json: { type: 'boolean' },
+    force: { type: 'boolean' },
   },
 })
 

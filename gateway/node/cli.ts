@@ -1,4 +1,6 @@
 // Sub-commands of `airlock`. Kept apart from bin.ts so tests can call them in process.
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { configSchema } from '../core/config/schema.ts'
@@ -8,6 +10,7 @@ import { DEFAULT_CONFIG, readConfigFile } from './config-file.ts'
 import { loadPolicyDir } from './policy-files.ts'
 import { startGateway } from './server.ts'
 import { buildPolicy, testPolicy } from './toolchain/build.ts'
+import { caPaths, initCa } from './proxy/ca-store.ts'
 import { auditVerifyCommand, holdsCommand, reportCommand, reviewsCommand } from './cli-holds.ts'
 
 type Flags = Record<string, string | boolean | undefined>
@@ -20,6 +23,8 @@ const USAGE = `usage: airlock <command> [--config airlock.yaml]
   policy build                  compile policies/ to build/policy (wasm) with the pinned OPA
   policy test                   run the Rego unit tests (opa test)
   policy eval --input req.json  evaluate one policy input through the gateway's code path
+  ca init [--force]             create the TLS interception CA in <data_dir>/ca (key mode 0600)
+  ca cert                       print the CA certificate (PEM) for clients to trust
   holds list [--state S] [--group G]     pending holds (approver API; AIRLOCK_APPROVER_TOKEN, --url)
   holds show ID                          full context of a hold
   holds approve ID [--comment C]         approve (after showing what you approve)
@@ -67,6 +72,20 @@ export async function cli(args: string[], flags: Flags): Promise<number> {
     }
     case 'policy eval':
       return evalInput(configPath, flags)
+    case 'ca init': {
+      const config = readConfigFile(configPath)
+      const { certPath, created } = initCa(config.data_dir, { force: flags.force === true })
+      if (!created) {
+        process.stderr.write(`airlock: a CA already exists (${certPath}); clients trust it, so it is kept. Use --force to replace it.\n`)
+        return 1
+      }
+      const cert = new X509Certificate(readFileSync(certPath))
+      out(`created ${certPath} (key beside it, mode 0600)\n  subject ${cert.subject.replace(/\n/g, ', ')}\n  valid until ${cert.validTo}\n  sha256 ${cert.fingerprint256}\nMake clients trust ${certPath}: see docs/egress.md.`)
+      return 0
+    }
+    case 'ca cert':
+      process.stdout.write(readFileSync(caPaths(readConfigFile(configPath).data_dir).cert, 'utf8'))
+      return 0
     case 'report':
       return reportCommand(readConfigFile(configPath), flags)
     case 'audit verify':

@@ -1,10 +1,12 @@
 // The Node server: wires the core to undici, pino, prom-client, the policy folder (hot reload) and SQLite,
-// then serves it with @hono/node-server and shuts down gracefully.
+// then serves it with @hono/node-server (the main port, plus one per route that owns a port; forward-proxy requests
+// and CONNECT on any of them) and shuts down gracefully.
 import { serve, type ServerType } from '@hono/node-server'
+import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
-import { createGateway } from '../core/gateway.ts'
+import { createGateway, createPipeline } from '../core/gateway.ts'
 import { systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
@@ -15,6 +17,9 @@ import { HoldStore } from '../core/holds/store.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { createHoldGate } from '../core/holds/api.ts'
 import { openSqlite } from './sqlite.ts'
+import { readCa } from './proxy/ca-store.ts'
+import { createForwardProxy } from './proxy/forward-proxy.ts'
+import { LeafCache } from './proxy/leaf-cache.ts'
 
 export interface StartOptions {
   config: Config
@@ -36,6 +41,10 @@ export interface StartOptions {
 export interface RunningGateway {
   url: string
   port: number
+  /** The interception CA's certificate (PEM) when TLS interception is configured. */
+  caCert?: string | undefined
+  /** Leaf certificates minted for intercepted hosts since start. */
+  leaves?: LeafCache | undefined
   app: Hono
   policy: PolicyFiles
   holds: HoldService
@@ -44,6 +53,9 @@ export interface RunningGateway {
 
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const { config } = opts
+  // Interception needs the CA before the first CONNECT: a missing or unreadable CA stops the start, before anything opens.
+  const intercepts = config.proxy.enabled && (config.proxy.intercept || config.routes.some((r) => r.tls === 'intercept'))
+  const ca = intercepts ? readCa(config.data_dir) : undefined
   const logger = opts.logger ?? createLogger(config.log.level)
   const secrets: Secrets = opts.secrets ?? ((name) => process.env[name])
   const metrics = createMetrics()
@@ -76,7 +88,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   ticker.unref()
   void holds.tick()
 
-  const app = await createGateway({
+  type Env = { incoming: IncomingMessage }
+  const deps = {
     holds: await createHoldGate(holds, config, secrets, logger),
     config,
     policy,
@@ -85,18 +98,41 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     logger,
     metrics,
     clock,
-    clientAddress: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress,
-    routes: (app) => {
+    clientAddress: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.remoteAddress,
+    localPort: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.localPort,
+    routes: (app: Hono) => {
       app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
     },
-  })
+  }
+  const pipeline = await createPipeline(deps)
+  const app = await createGateway(deps, pipeline)
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.server.host, port: opts.port ?? config.server.port }, () => resolve(s))
-  })
+  const leaves = ca ? new LeafCache(ca) : undefined
+  const proxy = createForwardProxy({ config, pipeline, app, logger, metrics, leaves })
+  // An absolute-form request target (RFC 9112 §3.2.2) is a forward-proxy request; origin-form goes to the routes.
+  const dispatch = (request: Request, env: Env) => (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env))
+
+  const listen = (port: number): Promise<ServerType> =>
+    new Promise((resolve, reject) => {
+      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port }, () => resolve(s))
+      s.once('error', reject) // e.g. a route's port already in use
+      s.on('connect', proxy.connect)
+    })
+  const server = await listen(opts.port ?? config.server.port)
+  const routeServers = await Promise.all(config.routes.filter((r) => r.port !== undefined).map((r) => listen(r.port!)))
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`
-  logger.info({ event: 'started', url, policy_revision: policy.current()?.revision ?? null, routes: config.routes.map((r) => r.prefix) }, 'airlock listening')
+  logger.info(
+    {
+      event: 'started',
+      url,
+      policy_revision: policy.current()?.revision ?? null,
+      routes: config.routes.map((r) => r.prefix ?? r.name),
+      route_ports: config.routes.filter((r) => r.port !== undefined).map((r) => r.port),
+      proxy: config.proxy.enabled ? { intercept: intercepts } : false,
+    },
+    'airlock listening',
+  )
 
   let closing: Promise<void> | undefined
   return {
@@ -105,16 +141,24 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     app,
     policy,
     holds,
+    caCert: ca?.certPem,
+    leaves,
     close() {
       closing ??= (async () => {
         policy.close()
         // Stop accepting, let in-flight requests finish (holds waiting for approval stay stored), then cut the rest.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-        const http = server as unknown as { closeIdleConnections?(): void; closeAllConnections?(): void }
-        http.closeIdleConnections?.()
-        const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000)
+        // Tunnels and intercepted connections left the http server at CONNECT, so they are cut with the rest.
+        const servers = [server, ...routeServers]
+        const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+        const http = servers as unknown as { closeIdleConnections?(): void; closeAllConnections?(): void }[]
+        for (const h of http) h.closeIdleConnections?.()
+        const force = setTimeout(() => {
+          for (const h of http) h.closeAllConnections?.()
+          proxy.close()
+        }, opts.shutdownGraceMs ?? 10_000)
         await closed
         clearTimeout(force)
+        proxy.close()
         clearInterval(ticker)
         await upstream.close()
         db.close()

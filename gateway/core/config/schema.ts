@@ -6,6 +6,10 @@ import { z } from 'zod'
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'use lower-case letters, digits, "-", "_" or "."')
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256 of the key)')
+const hostName = z
+  .string()
+  .toLowerCase()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a host name such as stripe.airlock.internal (no port, no scheme)')
 
 /** A key Airlock checks: either read from the environment at start, or given as its SHA-256 digest. */
 const keyRef = {
@@ -46,7 +50,25 @@ export const routeSchema = z
       .regex(/^\/[A-Za-z0-9._~\-/]*[^/]$/, 'must start with "/" and not end with "/", e.g. /stripe')
       .refine((p) => !p.startsWith('/_airlock') && !['/healthz', '/readyz', '/metrics'].includes(p), {
         message: 'collides with a path Airlock reserves (/_airlock, /healthz, /readyz, /metrics)',
-      }),
+      })
+      .optional()
+      .describe('requests whose path starts with this prefix go to the route, prefix removed'),
+    hosts: z
+      .array(hostName)
+      .nonempty()
+      .optional()
+      .describe('reverse mode: requests whose Host header names one of these go to the route, whole path kept'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('reverse mode: a listener port of the route\'s own; every request arriving on it goes to the route, whole path kept'),
+    tls: z
+      .enum(['intercept', 'tunnel'])
+      .optional()
+      .describe('forward-proxy mode, CONNECT to this upstream: intercept (decrypt, evaluate every request, inject the credential) or tunnel (one host-level decision, bytes untouched); default proxy.intercept'),
     upstream: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.stripe.com' })
       .refine((u) => !new URL(u).search && !new URL(u).hash && !new URL(u).username, {
@@ -170,6 +192,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    proxy: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('forward-proxy mode: absolute-form requests (HTTP_PROXY) and CONNECT (HTTPS_PROXY), authenticated with Proxy-Authorization'),
+        intercept: z
+          .boolean()
+          .default(false)
+          .describe('decrypt CONNECT tunnels to hosts whose route sets no tls (unknown hosts included) with a leaf minted by the CA in <data_dir>/ca'),
+        allow_private: z
+          .boolean()
+          .default(false)
+          .describe('let unknown hosts (no route) resolve to loopback/private/link-local addresses (SSRF guard off for them)'),
+      })
+      .strict()
+      .prefault({}),
     agents: z.array(agentSchema).default([]),
     routes: z.array(routeSchema).default([]),
     approver_groups: z.record(name, approverGroupSchema).default({}),
@@ -179,7 +218,29 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     unique(cfg.agents.map((a) => a.id), ['agents'], 'agent id', ctx)
     unique(cfg.routes.map((r) => r.name), ['routes'], 'route name', ctx)
-    unique(cfg.routes.map((r) => r.prefix), ['routes'], 'route prefix', ctx)
+    uniqueDefined(cfg.routes.map((r) => r.prefix), 'prefix', 'route prefix', ctx)
+    uniqueDefined(cfg.routes.map((r) => (r.port === undefined ? undefined : String(r.port))), 'port', 'route port', ctx)
+    cfg.routes.forEach((r, i) => {
+      if (r.port === cfg.server.port) ctx.addIssue({ code: 'custom', path: ['routes', i, 'port'], message: `is the main listener's port (server.port)` })
+      if (r.prefix === undefined && r.hosts === undefined && r.port === undefined && !cfg.proxy.enabled)
+        ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'the route is unreachable: give it a prefix, hosts or a port, or enable proxy mode (proxy.enabled)' })
+    })
+    const hostOwner = new Map<string, number>()
+    cfg.routes.forEach((r, i) =>
+      r.hosts?.forEach((h, j) => {
+        if (hostOwner.has(h)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'hosts', j], message: `host "${h}" already selects route "${cfg.routes[hostOwner.get(h)!]!.name}"` })
+        else hostOwner.set(h, i)
+      }),
+    )
+    // A CONNECT is decided per host: every route of one upstream origin must agree on tunnel or intercept.
+    const tlsOf = new Map<string, number>()
+    cfg.routes.forEach((r, i) => {
+      const origin = new URL(r.upstream).origin
+      const first = tlsOf.get(origin)
+      if (first === undefined) tlsOf.set(origin, i)
+      else if (cfg.routes[first]!.tls !== r.tls)
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'tls'], message: `routes "${cfg.routes[first]!.name}" and "${r.name}" share the upstream ${origin} but not its tls setting` })
+    })
     unique(cfg.approvers.map((a) => a.id), ['approvers'], 'approver id', ctx)
     const agentIds = new Set(cfg.agents.map((a) => a.id))
     cfg.routes.forEach((r, i) =>
@@ -194,6 +255,15 @@ export const configSchema = z
       }),
     )
   })
+
+function uniqueDefined(values: (string | undefined)[], field: string, what: string, ctx: z.RefinementCtx) {
+  const seen = new Map<string, number>()
+  values.forEach((v, i) => {
+    if (v === undefined) return
+    if (seen.has(v)) ctx.addIssue({ code: 'custom', path: ['routes', i, field], message: `duplicate ${what} "${v}" (also at index ${seen.get(v)})` })
+    else seen.set(v, i)
+  })
+}
 
 function unique(values: string[], path: (string | number)[], what: string, ctx: z.RefinementCtx) {
   const seen = new Map<string, number>()

@@ -12,6 +12,7 @@ import type { HoldStore } from './store.ts'
 import type { Approval, Hold, HoldState } from './types.ts'
 import { MAX_ATTEMPTS, retryDelayMs, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
 import { parsePrefer } from './prefer.ts'
+import { routeForHold } from '../pipeline/route.ts'
 
 export interface HoldServiceDeps {
   config: Config
@@ -334,7 +335,7 @@ export class HoldService {
     }
     try {
       const digest = await sha256Hex(hold.body ?? EMPTY)
-      const route = config.routes.find((r) => r.name === hold.route)
+      const route = routeForHold(config, hold.route, hold.url)
       if (digest !== hold.body_sha256) fail('failed', 'stored body does not match the approved sha256; not sent')
       else if (!route) fail('failed', `route "${hold.route}" is no longer configured; not sent`)
       else {

@@ -2,7 +2,7 @@
 // for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
 import { AirlockError } from '../errors.ts'
 
-export async function readBody(request: Request, limit: number): Promise<Uint8Array | null> {
+export async function readBody(request: Pick<Request, 'body' | 'headers'>, limit: number): Promise<Uint8Array | null> {
   if (request.body === null) return null
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)

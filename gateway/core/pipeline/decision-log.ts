@@ -11,6 +11,8 @@ export interface DecisionLogLine {
   timestamp: string
   path: string
   revision?: string | undefined
+  /** How the request reached Airlock: reverse, forward, intercept or tunnel. */
+  mode?: string | undefined
   agent?: string | undefined
   route?: string | undefined
   method: string

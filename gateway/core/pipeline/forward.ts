@@ -9,6 +9,8 @@ const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'te', 'trail
 
 /** Headers the agent may send that never go upstream: its Airlock key, Airlock's own controls, its view of the proxy. */
 const AGENT_ONLY = ['authorization', 'x-api-key', 'proxy-authorization', 'host', 'content-length', 'expect']
+/** Where reverse-mode agents present their Airlock key; their own credentials in forward-proxy mode. */
+const AGENT_AUTH = ['authorization', 'x-api-key']
 const SPOOFABLE = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip']
 
 function dropHopByHop(h: Headers): void {
@@ -26,13 +28,18 @@ export interface ForwardContext {
   clientAddress: string | undefined
   /** The scheme and host the agent used to reach Airlock. */
   requestUrl: URL
+  /**
+   * The agent authenticated to Airlock as a forward proxy (Proxy-Authorization): its Authorization and X-Api-Key are
+   * then its own, for the upstream, not Airlock's key (a route's credential still replaces its header).
+   */
+  proxied?: boolean
 }
 
 /** The agent's headers as they may go upstream, without any credential (see injectCredential). */
 export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
   const h = new Headers(incoming)
   dropHopByHop(h)
-  for (const name of [...AGENT_ONLY, ...SPOOFABLE]) h.delete(name)
+  for (const name of [...AGENT_ONLY, ...SPOOFABLE]) if (!(ctx.proxied && AGENT_AUTH.includes(name))) h.delete(name)
   for (const name of [...h.keys()]) if (name.startsWith('airlock-')) h.delete(name)
   const prefer = h.get('prefer')
   if (prefer) {

@@ -42,16 +42,19 @@ const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 }
 export function buildInput(p: InputParts): PolicyInput {
   const u = p.upstreamUrl
   const intent = p.headers.get('airlock-intent')
+  const port = u.port ? Number(u.port) : (defaultPorts[u.protocol] ?? 0)
+  // A CONNECT tunnel is decided per host: Airlock sees no scheme, path or query inside it (RFC 9110 §9.3.6).
+  const tunnel = p.method === 'CONNECT'
   return {
     request: {
       method: p.method,
-      url: u.href,
-      scheme: u.protocol.slice(0, -1),
+      url: tunnel ? `${u.hostname}:${port}` : u.href,
+      scheme: tunnel ? '' : u.protocol.slice(0, -1),
       host: u.hostname,
-      port: u.port ? Number(u.port) : (defaultPorts[u.protocol] ?? 0),
-      path: u.pathname,
-      parsed_path: u.pathname.split('/').filter(Boolean).map(safeDecode),
-      query: multiValueObject(u.searchParams, true),
+      port,
+      path: tunnel ? '' : u.pathname,
+      parsed_path: tunnel ? [] : u.pathname.split('/').filter(Boolean).map(safeDecode),
+      query: tunnel ? {} : multiValueObject(u.searchParams, true),
       headers: redactHeaders(p.headers),
       body: parseBody(p.body, p.headers.get('content-type')),
       body_size: p.body?.byteLength ?? 0,

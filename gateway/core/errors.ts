@@ -30,6 +30,8 @@ export const errorStatus = {
   AIRLOCK_HOLD_CAPACITY: 503,
   AIRLOCK_HOLD_NOT_FOUND: 404,
   AIRLOCK_STORE_ERROR: 503,
+  /** Not an HTTP answer: a webhook delivery failed (a metric label and a log event). */
+  AIRLOCK_WEBHOOK_FAILED: 502,
   AIRLOCK_UNAUTHORIZED: 401,
   AIRLOCK_FORBIDDEN: 403,
   AIRLOCK_BAD_REQUEST: 400,
@@ -84,6 +86,8 @@ export function errorResponse(err: AirlockError, decisionId?: string, headers: H
   h.set('content-type', 'application/json; charset=utf-8')
   h.set('cache-control', 'no-store')
   if (decisionId) h.set('airlock-decision-id', decisionId)
+  // The code in a header too: clients and the decision log can read it without parsing the body.
+  h.set('airlock-error-code', err.code)
   // RFC 9110 §11.7.1: a 407 names the scheme the proxy accepts (Basic "agent:key", or Bearer).
   if (err.status === 407) h.set('proxy-authenticate', 'Basic realm="airlock"')
   return new Response(JSON.stringify(body, null, 2) + '\n', { status: err.status, headers: h })

@@ -174,6 +174,11 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
           const outcome = await deps.holds.hold(held, request.signal)
           line.hold_id = outcome.holdId
           response = outcome.response
+          const code = response.headers.get('airlock-error-code')
+          if (code) {
+            line.error_code = code
+            metrics.error(code)
+          }
           break
         }
         case 'allow':

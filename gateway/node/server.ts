@@ -160,6 +160,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         clearTimeout(force)
         proxy.close()
         clearInterval(ticker)
+        await holds.drain() // an approved hold mid-send finishes and is recorded, rather than becoming outcome_unknown
         await upstream.close()
         db.close()
       })()

@@ -76,7 +76,12 @@ function upstreamError(err: unknown, host: string, timeoutMs: number): AirlockEr
     if (e instanceof AirlockError) return e
   }
   const code = (err as { code?: string }).code ?? ''
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  // A connect timeout never reached the upstream: a connect failure (502), which also lets a held request be marked
+  // failed rather than outcome-unknown.
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not connect to the upstream ${host} in time`, {}, { cause: err })
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new AirlockError('AIRLOCK_UPSTREAM_TIMEOUT', `the upstream ${host} did not answer within ${timeoutMs} ms`, {}, { cause: err })
   }
   return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not reach the upstream ${host} (${code || 'connection failed'})`, {}, { cause: err })

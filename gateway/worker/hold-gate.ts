@@ -78,7 +78,7 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
       const deadline = clock.now() + submitted.waitMs
       // Each call waits for the time left; after a reset the next call starts from the stored state.
       const response = await idempotent('settle', () =>
-        holds().settle(submitted.holdId, signal.aborted ? 0 : Math.max(0, deadline - clock.now()), submitted.respondAsync),
+        holds().settle(submitted.holdId, signal.aborted ? 0 : Math.max(0, deadline - clock.now()), submitted.respondAsync, req.decisionId),
       )
       return { holdId: submitted.holdId, response }
     },

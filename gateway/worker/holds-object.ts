@@ -30,7 +30,7 @@ export interface Submitted {
 export interface HoldsApi {
   pendingCounts(): Promise<Record<string, number>>
   submit(req: WireHeld): Promise<WireResult<Submitted>>
-  settle(holdId: string, waitMs: number, respondAsync: boolean): Promise<Response>
+  settle(holdId: string, waitMs: number, respondAsync: boolean, decisionId?: string): Promise<Response>
   review(req: WireEvaluated, upstreamStatus: number): Promise<boolean>
 }
 
@@ -133,12 +133,12 @@ export function defineHoldsObject(bundle: { config: Config }) {
     }
 
     /** Waits up to waitMs for an outcome, then answers from the stored state (so a call after a reset resumes). */
-    async settle(holdId: string, waitMs: number, respondAsync: boolean): Promise<Response> {
+    async settle(holdId: string, waitMs: number, respondAsync: boolean, decisionId?: string): Promise<Response> {
       if (waitMs > 0) await this.#service.waitForOutcome(holdId, waitMs)
       const hold = this.#service.store.get(holdId)
       if (!hold) return errorResponse(new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no hold with id ${holdId}`))
-      if (respondAsync && !isTerminal(hold.state)) return this.#service.accepted(hold)
-      return this.#service.responseFor(hold)
+      if (respondAsync && !isTerminal(hold.state)) return this.#service.accepted(hold, decisionId)
+      return this.#service.responseFor(hold, decisionId)
     }
 
     async review(wire: WireEvaluated, upstreamStatus: number): Promise<boolean> {

@@ -122,6 +122,7 @@ describe('what the agent sees', () => {
     const res = await post('/hold')
     expect(res.status).toBe(409)
     expect(res.headers.get('retry-after')).toBe('7')
+    expect(res.headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_PENDING')
     const id = res.headers.get('airlock-hold-id')
     expect(id).toBeTruthy()
     const body = await res.json()
@@ -154,6 +155,10 @@ describe('what the agent sees', () => {
     const second = await post('/hold', { body })
     const id = first.headers.get('airlock-hold-id')!
     expect(second.headers.get('airlock-hold-id')).toBe(id)
+    // Each retry has its own decision (and log line); the body names the decision that created the hold.
+    expect(second.headers.get('airlock-decision-id')).not.toBe(first.headers.get('airlock-decision-id'))
+    expect((await second.json()).error.hold_decision_id).toBe(first.headers.get('airlock-decision-id'))
+    expect(gw.decisions().find((l) => l.decision_id === second.headers.get('airlock-decision-id'))).toMatchObject({ hold_id: id, error_code: 'AIRLOCK_HOLD_PENDING', status: 409 })
     await until(() => hooksFor(id, 'hold.created').length >= 1)
     await api(`/holds/${id}/approve`, 'bob', { comment: 'ok' })
     await until(() => toUpstream('dedupe-1').length === 1)

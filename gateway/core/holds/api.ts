@@ -18,7 +18,8 @@ const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'fa
 export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger): Promise<HoldGate> {
   const warn = (what: string) => (_: unknown, env: string) => logger.warn({ event: 'config' }, `${what}: environment variable ${env} is not set`)
   const approvers = await KeyRing.create(config.approvers, (a) => ({ env: a.token_env, sha256: a.token_sha256 }), secrets, warn('approver token'))
-  const agents = await KeyRing.create(config.agents, (a) => ({ env: a.key_env, sha256: a.key_sha256 }), secrets, warn('agent key'))
+  // The pipeline already warned about agents whose key is unset.
+  const agents = await KeyRing.create(config.agents, (a) => ({ env: a.key_env, sha256: a.key_sha256 }), secrets, () => {})
   const agentDigests = agents.digests()
   for (const d of approvers.digests()) {
     if (agentDigests.has(d)) throw new Error('an approver token equals an agent key: agents must never be able to approve; use different secrets')

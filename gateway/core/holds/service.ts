@@ -3,7 +3,8 @@
 // agent retries and restarts cannot execute a hold twice; execution re-verifies the approved bytes' digest.
 import type { Config, ApproverConfig } from '../config/schema.ts'
 import { sha256Hex } from '../digest.ts'
-import { AirlockError, describeThrown, errorResponse } from '../errors.ts'
+import { AirlockError, describeThrown } from '../errors.ts'
+import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
 import { forward, type Evaluated } from '../gateway.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream } from '../ports.ts'
 import { contextHash, present, type Presentation } from './presentation.ts'
@@ -37,6 +38,8 @@ export class HoldService {
   readonly #random: () => number
   readonly #newId: () => string
   #delivering: Promise<void> | undefined
+  #deliverAgain = false
+  readonly #executing = new Set<Promise<void>>()
 
   constructor(deps: HoldServiceDeps) {
     this.deps = deps
@@ -107,8 +110,8 @@ export class HoldService {
       await this.waitForOutcome(hold.id, waitS * 1000, signal)
     }
     const current = this.store.get(hold.id)!
-    if (prefer.respondAsync && !isTerminal(current.state)) return { holdId: hold.id, response: this.accepted(current) }
-    return { holdId: hold.id, response: this.responseFor(current) }
+    if (prefer.respondAsync && !isTerminal(current.state)) return { holdId: hold.id, response: this.accepted(current, req.decisionId) }
+    return { holdId: hold.id, response: this.responseFor(current, req.decisionId) }
   }
 
   /** Resolves when the hold reaches a state the agent can act on, or after timeoutMs, or when the agent leaves. */
@@ -139,68 +142,17 @@ export class HoldService {
   }
 
   /** 202 for Prefer: respond-async: where to poll. */
-  accepted(hold: Hold): Response {
-    const location = `/_airlock/holds/${hold.id}`
-    return Response.json(
-      { hold: this.status(hold), message: 'A person has been asked to approve this request. Poll the Location URL for the outcome.' },
-      { status: 202, headers: { location, 'airlock-hold-id': hold.id, 'airlock-decision-id': hold.decision_id, 'retry-after': String(this.deps.config.holds.retry_after_s) } },
-    )
+  accepted(hold: Hold, decisionId?: string): Response {
+    return acceptedResponse(hold, this.deps.config.holds.retry_after_s, decisionId)
   }
 
-  /** What an agent gets for a hold in its current state. Never a 2xx before the upstream has executed. */
-  responseFor(hold: Hold): Response {
-    const extra = { 'airlock-hold-id': hold.id }
-    switch (hold.state) {
-      case 'executed': {
-        const r = hold.response
-        if (!r) {
-          return errorResponse(new AirlockError('AIRLOCK_CONFLICT', 'A person recorded that this request was executed upstream, but its response was not captured. Do not retry it.', { hold_id: hold.id }), hold.decision_id, extra)
-        }
-        const headers = new Headers(r.headers)
-        headers.set('airlock-hold-id', hold.id)
-        headers.set('airlock-decision-id', hold.decision_id)
-        return new Response([101, 204, 205, 304].includes(r.status) ? null : (r.body as Uint8Array<ArrayBuffer>), { status: r.status, headers })
-      }
-      case 'denied': {
-        const by = hold.denial?.approver ? `denied by ${hold.denial.approver}` : 'denied'
-        const msg = hold.denial?.comment ? `${by}: ${hold.denial.comment}` : `${by}. Policy reason: ${hold.decision.reason}`
-        return errorResponse(new AirlockError('AIRLOCK_HOLD_DENIED', `A person reviewed this request and ${msg}. Do not retry it unchanged.`, { hold_id: hold.id, rule: hold.decision.rule }), hold.decision_id, extra)
-      }
-      case 'expired':
-        return errorResponse(new AirlockError('AIRLOCK_HOLD_EXPIRED', `No person approved this request before it expired. Policy reason: ${hold.decision.reason}`, { hold_id: hold.id, rule: hold.decision.rule }), hold.decision_id, extra)
-      case 'failed':
-        return errorResponse(new AirlockError('AIRLOCK_HOLD_FAILED', `The request was approved but sending it upstream failed (${hold.error ?? 'unknown error'}); it was not executed.`, { hold_id: hold.id }), hold.decision_id, extra)
-      case 'outcome_unknown':
-        return errorResponse(new AirlockError('AIRLOCK_HOLD_OUTCOME_UNKNOWN', 'The request was approved and sending started, but Airlock cannot tell whether the upstream executed it. A person must resolve it; do not retry.', { hold_id: hold.id }), hold.decision_id, extra)
-      default: {
-        const retry = this.deps.config.holds.retry_after_s
-        return errorResponse(
-          new AirlockError(
-            'AIRLOCK_HOLD_PENDING',
-            `This request needs human approval: ${hold.decision.reason}. A person has been asked (${hold.groups.join(', ')}). It has NOT been executed yet. Retry the identical request (same method, URL and body) after ${retry} seconds to get the result; a changed request would need a new approval.`,
-            { hold_id: hold.id, state: hold.state, summary: hold.decision.summary, rule: hold.decision.rule, expires_at: new Date(hold.expires_at).toISOString(), poll: `/_airlock/holds/${hold.id}` },
-          ),
-          hold.decision_id,
-          { ...extra, 'retry-after': String(retry), location: `/_airlock/holds/${hold.id}` },
-        )
-      }
-    }
+  /** What an agent gets for a hold in its current state (responses.ts). */
+  responseFor(hold: Hold, decisionId?: string): Response {
+    return holdResponse(hold, this.deps.config.holds.retry_after_s, decisionId)
   }
 
-  /** The state an agent (or anyone polling) may see: no approver comments beyond a denial's. */
   status(hold: Hold): object {
-    return {
-      id: hold.id,
-      state: hold.state,
-      summary: hold.decision.summary,
-      reason: hold.decision.reason,
-      rule: hold.decision.rule,
-      created_at: new Date(hold.created_at).toISOString(),
-      expires_at: new Date(hold.expires_at).toISOString(),
-      approvals: hold.approvals.length,
-      approvals_required: hold.decision.approvals_required,
-      response_status: hold.response?.status ?? null,
-    }
+    return holdStatus(hold)
   }
 
   present(hold: Hold): Presentation {
@@ -323,7 +275,18 @@ export class HoldService {
   // Execution ----------------------------------------------------------------------------------------------------
 
   /** Sends an approved hold upstream exactly once: only the caller that moves it approved → executing sends it. */
-  async execute(id: string): Promise<void> {
+  execute(id: string): Promise<void> {
+    const run = this.#execute(id).finally(() => this.#executing.delete(run))
+    this.#executing.add(run)
+    return run
+  }
+
+  /** Resolves when every execution under way has finished (graceful shutdown waits for it). */
+  async drain(): Promise<void> {
+    while (this.#executing.size) await Promise.allSettled([...this.#executing])
+  }
+
+  async #execute(id: string): Promise<void> {
     const { config, clock } = this.deps
     if (!this.store.transition(id, ['approved'], 'executing', clock.now())) return
     const hold = this.store.get(id)!
@@ -465,7 +428,17 @@ export class HoldService {
 
   /** Sends due deliveries; one pass at a time. */
   deliver(): Promise<void> {
-    this.#delivering ??= this.#deliverDue().finally(() => (this.#delivering = undefined))
+    if (this.#delivering) {
+      // A pass is under way and may have read the queue before this event was added: run once more after it.
+      this.#deliverAgain = true
+      return this.#delivering
+    }
+    this.#delivering = (async () => {
+      do {
+        this.#deliverAgain = false
+        await this.#deliverDue()
+      } while (this.#deliverAgain)
+    })().finally(() => (this.#delivering = undefined))
     return this.#delivering
   }
 

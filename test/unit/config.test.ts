@@ -34,6 +34,7 @@ describe('parseConfig', () => {
     ['reserved prefix', 'routes:\n  - {name: a, prefix: /_airlock/x, upstream: "https://a"}\n', /routes\[0\]\.prefix: collides with a path Airlock reserves/],
     ['unknown agent on route', 'routes:\n  - {name: a, prefix: /a, upstream: "https://a", agents: [ghost]}\n', /routes\[0\]\.agents\[0\]: unknown agent "ghost"/],
     ['unknown approver group', 'approvers:\n  - {id: a, groups: [nope], token_env: T}\n', /approvers\[0\]\.groups\[0\]: unknown approver group "nope"/],
+    ['upstream without a scheme', 'routes:\n  - {name: a, prefix: /a, upstream: api.stripe.com}\n', /a\.yaml:2:\d+: routes\[0\]\.upstream: must be an http\(s\) URL/],
     ['upstream with credentials', 'routes:\n  - {name: a, prefix: /a, upstream: "https://u:p@a"}\n', /routes\[0\]\.upstream: must not carry a query, fragment or credentials/],
   ])('%s', (_name, text, pattern) => {
     expect(problems(text).join('\n')).toMatch(pattern)

@@ -71,7 +71,8 @@ export const routeSchema = z
       .describe('forward-proxy mode, CONNECT to this upstream: intercept (decrypt, evaluate every request, inject the credential) or tunnel (one host-level decision, bytes untouched); default proxy.intercept'),
     upstream: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.stripe.com' })
-      .refine((u) => !new URL(u).search && !new URL(u).hash && !new URL(u).username, {
+      // Refinements run even when the URL check failed: parse defensively so a bad URL is reported, not thrown.
+      .refine((u) => !URL.canParse(u) || (({ search, hash, username }) => !search && !hash && !username)(new URL(u)), {
         message: 'must not carry a query, fragment or credentials',
       }),
     agent_key: z
@@ -235,6 +236,7 @@ export const configSchema = z
     // A CONNECT is decided per host: every route of one upstream origin must agree on tunnel or intercept.
     const tlsOf = new Map<string, number>()
     cfg.routes.forEach((r, i) => {
+      if (!URL.canParse(r.upstream)) return // reported by the field's own check
       const origin = new URL(r.upstream).origin
       const first = tlsOf.get(origin)
       if (first === undefined) tlsOf.set(origin, i)

@@ -3,7 +3,6 @@
 // in proxy mode with its own interception CA, and runners for the real clients (curl, Python) with a clean env.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +11,7 @@ import { createCa, issueLeaf, loadCa } from '../../gateway/node/proxy/certificat
 import { initCa } from '../../gateway/node/proxy/ca-store.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
-import { echo, type Handler, type Received } from '../support/upstream.ts'
+import { echo, startUpstream, type Handler, type TestUpstream } from '../support/upstream.ts'
 
 export const tmp = () => mkdtempSync(join(tmpdir(), 'airlock-proxy-test-'))
 
@@ -32,40 +31,11 @@ export async function testPki(): Promise<TestPki> {
   return { caPem: certPem, caFile, leaf }
 }
 
-export interface HttpsUpstream {
-  url: string
-  port: number
-  received: Received[]
-  handle(h: Handler): void
-  close(): Promise<void>
-}
+export type HttpsUpstream = TestUpstream
 
-export async function startHttpsUpstream(pki: TestPki, handler: Handler = echo): Promise<HttpsUpstream> {
-  const received: Received[] = []
-  let current = handler
-  const server = createHttpsServer({ cert: pki.leaf.certPem, key: pki.leaf.keyPem }, (req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) }
-      received.push(r)
-      Promise.resolve(current(r, res)).catch((err) => res.destroy(err as Error))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `https://127.0.0.1:${port}`,
-    port,
-    received,
-    handle(h) {
-      current = h
-    },
-    async close() {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+/** A recording upstream serving HTTPS with the test PKI's leaf. */
+export function startHttpsUpstream(pki: TestPki, handler: Handler = echo): Promise<HttpsUpstream> {
+  return startUpstream(handler, { tls: { cert: pki.leaf.certPem, key: pki.leaf.keyPem } })
 }
 
 /**

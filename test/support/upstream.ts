@@ -1,6 +1,7 @@
 // A real HTTP upstream on loopback that records every request it receives, so a test can prove what reached it
 // (and that a denied or held request never did).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 export interface Received {
@@ -26,10 +27,17 @@ export const echo: Handler = (req, res) => {
   res.end(JSON.stringify({ method: req.method, url: req.url, body_bytes: req.body.length }))
 }
 
-export async function startUpstream(handler: Handler = echo, host = '127.0.0.1'): Promise<TestUpstream> {
+export interface UpstreamOptions {
+  host?: string
+  /** Serve HTTPS with this certificate (forward-proxy tests: an upstream Airlock must verify). */
+  tls?: { cert: string; key: string }
+}
+
+export async function startUpstream(handler: Handler = echo, opts: UpstreamOptions = {}): Promise<TestUpstream> {
+  const host = opts.host ?? '127.0.0.1'
   const received: Received[] = []
   let current = handler
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -39,11 +47,12 @@ export async function startUpstream(handler: Handler = echo, host = '127.0.0.1')
         res.destroy(err as Error)
       })
     })
-  })
+  }
+  const server = opts.tls ? createHttpsServer(opts.tls, listener) : createServer(listener)
   await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const port = (server.address() as AddressInfo).port
   return {
-    url: `http://${host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     received,
     handle(h) {

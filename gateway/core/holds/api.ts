@@ -88,24 +88,17 @@ export async function createHoldGate(service: HoldService, config: Config, secre
         '/_airlock/api/holds/:id',
         handle(async (c) => c.json(service.view(c.req.param('id')!, await approverOf(c)))),
       )
-      app.post(
-        '/_airlock/api/holds/:id/approve',
-        handle(async (c) => {
-          const approver = await approverOf(c)
-          const body = await jsonBody(c)
-          const hold = await service.approve(c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
-          return c.json({ hold: service.status(hold), approvals: hold.approvals })
-        }),
-      )
-      app.post(
-        '/_airlock/api/holds/:id/deny',
-        handle(async (c) => {
-          const approver = await approverOf(c)
-          const body = await jsonBody(c)
-          const hold = await service.deny(c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
-          return c.json({ hold: service.status(hold), denial: hold.denial })
-        }),
-      )
+      for (const verb of ['approve', 'deny'] as const) {
+        app.post(
+          `/_airlock/api/holds/:id/${verb}`,
+          handle(async (c) => {
+            const approver = await approverOf(c)
+            const body = await jsonBody(c)
+            const hold = await service[verb](c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
+            return c.json({ hold: service.status(hold), approvals: hold.approvals, denial: hold.denial })
+          }),
+        )
+      }
       app.post(
         '/_airlock/api/holds/:id/resolve',
         handle(async (c) => {

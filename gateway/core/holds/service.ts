@@ -11,8 +11,10 @@ import { contextHash, present, type Presentation } from './presentation.ts'
 import type { HeldRequest } from './gate.ts'
 import type { HoldStore } from './store.ts'
 import type { Approval, Hold, HoldState } from './types.ts'
-import { MAX_ATTEMPTS, retryDelayMs, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
+import type { EventPayload } from './webhooks.ts'
+import { Notifier } from './notifier.ts'
 import { parsePrefer } from './prefer.ts'
+import { readUpTo } from '../pipeline/body.ts'
 import { routeForHold } from '../pipeline/route.ts'
 
 export interface HoldServiceDeps {
@@ -37,14 +39,14 @@ export class HoldService {
   readonly #waiters = new Map<string, Set<() => void>>()
   readonly #random: () => number
   readonly #newId: () => string
-  #delivering: Promise<void> | undefined
-  #deliverAgain = false
+  readonly #notifier: Notifier
   readonly #executing = new Set<Promise<void>>()
 
   constructor(deps: HoldServiceDeps) {
     this.deps = deps
     this.#random = deps.random ?? Math.random
     this.#newId = deps.newId ?? (() => crypto.randomUUID())
+    this.#notifier = new Notifier(deps, this.#newId)
   }
 
   get store(): HoldStore {
@@ -313,7 +315,7 @@ export class HoldService {
           fail(code === 'AIRLOCK_UPSTREAM_TIMEOUT' ? 'outcome_unknown' : 'failed', describeThrown(err))
           return
         }
-        const body = await readCapped(res, MAX_STORED_RESPONSE)
+        const body = res.body ? await readUpTo(res.body, MAX_STORED_RESPONSE) : { bytes: EMPTY, truncated: false }
         const responseHeaders = [...res.headers].filter(([n]) => !['connection', 'keep-alive', 'transfer-encoding'].includes(n))
         this.store.saveResponse(id, { status: res.status, headers: responseHeaders, body: body.bytes, truncated: body.truncated }, clock.now())
         this.audit('hold.executed', 'system', id, { status: res.status, body_sha256: await sha256Hex(body.bytes), truncated: body.truncated })
@@ -413,102 +415,15 @@ export class HoldService {
   }
 
   #enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): void {
-    const now = this.deps.clock.now()
-    let queued = false
-    for (const g of groups) {
-      const hooks = this.deps.config.approver_groups[g]?.webhooks ?? []
-      hooks.forEach((_, i) => {
-        const payload: EventPayload = { ...event, type, id: this.#newId(), created: Math.floor(now / 1000) }
-        this.store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
-        queued = true
-      })
-    }
-    if (queued) void this.deliver()
+    if (this.#notifier.enqueue(type, holdId, groups, event)) void this.deliver()
   }
 
-  /** Sends due deliveries; one pass at a time. */
+  /** Sends due webhook deliveries (notifier.ts); the Workers adapter overrides it to keep the object alive. */
   deliver(): Promise<void> {
-    if (this.#delivering) {
-      // A pass is under way and may have read the queue before this event was added: run once more after it.
-      this.#deliverAgain = true
-      return this.#delivering
-    }
-    this.#delivering = (async () => {
-      do {
-        this.#deliverAgain = false
-        await this.#deliverDue()
-      } while (this.#deliverAgain)
-    })().finally(() => (this.#delivering = undefined))
-    return this.#delivering
-  }
-
-  async #deliverDue(): Promise<void> {
-    const { store, config, clock, secrets } = this.deps
-    for (const d of store.dueDeliveries(clock.now())) {
-      const hook = config.approver_groups[d.grp]?.webhooks[d.hook]
-      const attempt = d.attempts + 1
-      const retryAt = clock.now() + retryDelayMs(attempt)
-      const giveUp = attempt >= MAX_ATTEMPTS
-      const failed = (status: number | null, error: string) => {
-        store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
-        this.deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, gave_up: giveUp }, 'webhook delivery failed')
-        this.deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
-      }
-      if (!hook) {
-        failed(null, `webhook ${d.grp}[${d.hook}] is no longer configured`)
-        continue
-      }
-      const secret = secrets(hook.secret_env)
-      if (!secret) {
-        failed(null, `signing secret ${hook.secret_env} is not set; not sent unsigned`)
-        continue
-      }
-      const body = hook.format === 'slack' ? JSON.stringify(slackMessage(JSON.parse(d.payload) as EventPayload)) : d.payload
-      try {
-        const signature = await signPayload(secret, body, Math.floor(clock.now() / 1000))
-        const res = await this.deps.webhookFetch(
-          hook.url,
-          { method: 'POST', headers: { 'content-type': 'application/json', 'airlock-signature': signature, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, signal: AbortSignal.timeout(10_000) },
-          hook.allow_private,
-        )
-        await res.body?.cancel()
-        if (res.ok) store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
-        else failed(res.status, `receiver answered ${res.status}`)
-      } catch (err) {
-        failed(null, describeThrown(err))
-      }
-    }
+    return this.#notifier.deliver()
   }
 }
 
 export function isTerminal(state: HoldState): boolean {
   return !['pending', 'approved', 'executing'].includes(state)
-}
-
-async function readCapped(res: Response, cap: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
-  if (!res.body) return { bytes: EMPTY, truncated: false }
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  let truncated = false
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    if (size + value.byteLength > cap) {
-      chunks.push(value.slice(0, cap - size))
-      size = cap
-      truncated = true
-      await reader.cancel().catch(() => {})
-      break
-    }
-    chunks.push(value)
-    size += value.byteLength
-  }
-  const bytes = new Uint8Array(size)
-  let o = 0
-  for (const c of chunks) {
-    bytes.set(c, o)
-    o += c.byteLength
-  }
-  return { bytes, truncated }
 }

@@ -6,27 +6,38 @@ export async function readBody(request: Pick<Request, 'body' | 'headers'>, limit
   if (request.body === null) return null
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
-  const reader = request.body.getReader()
+  const { bytes, truncated } = await readUpTo(request.body, limit)
+  if (truncated) throw tooLarge(limit)
+  return bytes
+}
+
+/** Reads a stream into one buffer, stopping (and cancelling the stream) once it passes `limit` bytes. */
+export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const reader = stream.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
+  let truncated = false
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
-    size += value.byteLength
-    if (size > limit) {
+    if (size + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - size))
+      size = limit
+      truncated = true
       await reader.cancel().catch(() => {})
-      throw tooLarge(limit)
+      break
     }
     chunks.push(value)
+    size += value.byteLength
   }
-  if (chunks.length === 1) return chunks[0]!
-  const body = new Uint8Array(size)
+  if (chunks.length === 1) return { bytes: chunks[0]!, truncated }
+  const bytes = new Uint8Array(size)
   let offset = 0
   for (const c of chunks) {
-    body.set(c, offset)
+    bytes.set(c, offset)
     offset += c.byteLength
   }
-  return body
+  return { bytes, truncated }
 }
 
 function tooLarge(limit: number) {

@@ -1,0 +1,87 @@
+// Webhook deliveries: queued in the store in the same step as the state change they report, then sent, signed, with
+// retries and backoff. A receiver that is down delays notifications; it never loses a hold or blocks a decision.
+import { describeThrown } from '../errors.ts'
+import type { HoldServiceDeps } from './service.ts'
+import { MAX_ATTEMPTS, retryDelayMs, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
+
+export class Notifier {
+  readonly #deps: HoldServiceDeps
+  readonly #newId: () => string
+  #delivering: Promise<void> | undefined
+  #deliverAgain = false
+
+  constructor(deps: HoldServiceDeps, newId: () => string) {
+    this.#deps = deps
+    this.#newId = newId
+  }
+
+  /** Queues one delivery per webhook of each group; true when anything was queued. */
+  enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): boolean {
+    const { config, clock, store } = this.#deps
+    const now = clock.now()
+    let queued = false
+    for (const g of groups) {
+      const hooks = config.approver_groups[g]?.webhooks ?? []
+      hooks.forEach((_, i) => {
+        const payload: EventPayload = { ...event, type, id: this.#newId(), created: Math.floor(now / 1000) }
+        store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
+        queued = true
+      })
+    }
+    return queued
+  }
+
+  /** Sends due deliveries; one pass at a time. */
+  deliver(): Promise<void> {
+    if (this.#delivering) {
+      // A pass is under way and may have read the queue before this event was added: run once more after it.
+      this.#deliverAgain = true
+      return this.#delivering
+    }
+    this.#delivering = (async () => {
+      do {
+        this.#deliverAgain = false
+        await this.#deliverDue()
+      } while (this.#deliverAgain)
+    })().finally(() => (this.#delivering = undefined))
+    return this.#delivering
+  }
+
+  async #deliverDue(): Promise<void> {
+    const { store, config, clock, secrets } = this.#deps
+    for (const d of store.dueDeliveries(clock.now())) {
+      const hook = config.approver_groups[d.grp]?.webhooks[d.hook]
+      const attempt = d.attempts + 1
+      const retryAt = clock.now() + retryDelayMs(attempt)
+      const giveUp = attempt >= MAX_ATTEMPTS
+      const failed = (status: number | null, error: string) => {
+        store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
+        this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, gave_up: giveUp }, 'webhook delivery failed')
+        this.#deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
+      }
+      if (!hook) {
+        failed(null, `webhook ${d.grp}[${d.hook}] is no longer configured`)
+        continue
+      }
+      const secret = secrets(hook.secret_env)
+      if (!secret) {
+        failed(null, `signing secret ${hook.secret_env} is not set; not sent unsigned`)
+        continue
+      }
+      const body = hook.format === 'slack' ? JSON.stringify(slackMessage(JSON.parse(d.payload) as EventPayload)) : d.payload
+      try {
+        const signature = await signPayload(secret, body, Math.floor(clock.now() / 1000))
+        const res = await this.#deps.webhookFetch(
+          hook.url,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'airlock-signature': signature, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, signal: AbortSignal.timeout(10_000) },
+          hook.allow_private,
+        )
+        await res.body?.cancel()
+        if (res.ok) store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
+        else failed(res.status, `receiver answered ${res.status}`)
+      } catch (err) {
+        failed(null, describeThrown(err))
+      }
+    }
+  }
+}

@@ -1,12 +1,12 @@
 // The Node upstream: undici's request API over pooled keep-alive agents. It returns the response head as soon as it
 // arrives and streams the body without decoding content-encodings (fetch would decompress, breaking byte-for-byte
 // forwarding). Two pools: one with the SSRF guard in its resolver, one for routes that allow private destinations.
-import { Readable } from 'node:stream'
 import { isIP } from 'node:net'
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
 import { AirlockError } from '../core/errors.ts'
 import type { Upstream, UpstreamRequest } from '../core/ports.ts'
 import { forbidden, guardedLookup, isPrivateAddress } from './ssrf.ts'
+import { readableToWeb } from './web-stream.ts'
 
 export interface NodeUpstreamOptions {
   connectTimeoutMs: number
@@ -54,7 +54,7 @@ export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
       res.body.resume()
       return new Response(null, { status: res.statusCode, headers })
     }
-    return new Response(Readable.toWeb(res.body) as ReadableStream, { status: res.statusCode, headers })
+    return new Response(readableToWeb(res.body), { status: res.statusCode, headers })
   }
 
   const webhookFetch = async (url: string, init: RequestInit, allowPrivate: boolean): Promise<Response> => {

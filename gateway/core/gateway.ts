@@ -58,7 +58,8 @@ export interface Evaluated {
   revision: string
 }
 
-const EMPTY = new Uint8Array(0)
+/** sha256 of no bytes: most requests (GETs) have no body, and hashing nothing is not free. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
 /** What the pipeline reads from an inbound request: a Web Request, or the adapter's view of a CONNECT (which a Request cannot carry). */
 export type InboundRequest = Pick<Request, 'method' | 'url' | 'headers' | 'body' | 'signal'>
@@ -119,7 +120,7 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       line.agent = agent.id
 
       const body = await readBody(request, route.max_body_bytes ?? config.limits.max_body_bytes)
-      const bodySha256 = await sha256Hex(body ?? EMPTY)
+      const bodySha256 = body?.byteLength ? await sha256Hex(body) : EMPTY_SHA256
       const policy = deps.policy.current()
       if (!policy) throw new AirlockError('AIRLOCK_POLICY_NOT_LOADED', 'no policy is loaded yet; the request was refused')
       line.revision = policy.revision

@@ -1,6 +1,6 @@
 // Shared by agent keys and approver tokens: secrets are held only as SHA-256 digests, and a presented secret is
 // compared against every entry without an early exit, so timing reveals neither which entry nor how much matched.
-import { constantTimeEqual, sha256Hex } from './digest.ts'
+import { constantTimeEqual, sha256Hex, sha256HexSync } from './digest.ts'
 import type { Secrets } from './ports.ts'
 
 export interface KeyRef {
@@ -34,7 +34,7 @@ export class KeyRing<T> {
   }
 
   async find(presented: string): Promise<T | undefined> {
-    const digest = await sha256Hex(presented)
+    const digest = sha256HexSync(presented)
     let found: T | undefined
     for (const e of this.#entries) if (constantTimeEqual(e.digest, digest) && found === undefined) found = e.value
     return found

@@ -1,8 +1,7 @@
 // The audit log: append-only and hash-chained. Each record's hash covers its content and the previous hash, so
 // editing, removing or reordering any record breaks every hash after it; `airlock audit verify` recomputes the chain.
 // (Truncating the newest records is only detectable against a head hash kept elsewhere: the report prints it.)
-import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import { sha256HexSync } from '../digest.ts'
 
 export const GENESIS = '0'.repeat(64)
 
@@ -25,10 +24,6 @@ export function canonicalJson(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-}
-
-export function sha256HexSync(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text)))
 }
 
 export function auditHash(r: Omit<AuditRecord, 'hash'>): string {

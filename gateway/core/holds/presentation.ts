@@ -1,7 +1,8 @@
 // What an approver is shown: the proposed action, its context and the policy's reasoning. The same presentation
 // goes into webhooks and the API, and its hash is recorded with every decision ("having seen what").
 import { redactHeaders } from '../redact.ts'
-import { canonicalJson, sha256HexSync } from './audit.ts'
+import { sha256HexSync } from '../digest.ts'
+import { canonicalJson } from './audit.ts'
 import type { Hold } from './types.ts'
 
 export interface Presentation {

@@ -2,9 +2,12 @@
 // for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
 import { AirlockError } from '../errors.ts'
 
-export async function readBody(request: Pick<Request, 'body' | 'headers'>, limit: number): Promise<Uint8Array | null> {
-  if (request.body === null) return null
+export async function readBody(request: Pick<Request, 'method' | 'body' | 'headers'>, limit: number): Promise<Uint8Array | null> {
   const declared = request.headers.get('content-length')
+  // A GET or HEAD that declares no body has none (RFC 9112 §6.3). Checking first matters: on Node, touching
+  // `request.body` turns @hono/node-server's lightweight request into a full Request, on the hot path.
+  if ((request.method === 'GET' || request.method === 'HEAD') && declared === null && !request.headers.has('transfer-encoding')) return null
+  if (request.body === null) return null
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   const { bytes, truncated } = await readUpTo(request.body, limit)
   if (truncated) throw tooLarge(limit)

@@ -1,0 +1,21 @@
+// Guards the benchmark harness (bench/): every configuration starts, serves the allow path (and, with a policy, the
+// deny path) with the expected statuses, and the decision micro-benchmark and the soak run. Nothing is timed here.
+// Needs nginx and wrk (apt-get install nginx wrk): without them it fails and says so.
+import { describe, expect, it } from 'vitest'
+import { runSmoke } from '../../bench/smoke.ts'
+
+describe('bench smoke', () => {
+  it('runs every configuration briefly and each answers as expected', async () => {
+    const report = await runSmoke()
+    expect(report.configs.map((c) => c.id)).toEqual(['a', 'b', 'c', 'c-info', 'd', 'e', 'f'])
+    for (const c of report.configs) {
+      expect(c.throughput[0]!.requests, `(${c.id}) ${c.label}`).toBeGreaterThan(0)
+      expect(c.latency[0]!.statuses['200'], `(${c.id}) ${c.label}`).toBeGreaterThan(0)
+      const policy = ['c', 'c-info', 'd', 'f'].includes(c.id)
+      expect(Object.keys(c.statuses ?? {}).sort(), `(${c.id}) ${c.label}`).toEqual(policy ? ['200', '403'] : ['200'])
+    }
+    expect(report.decision.map((d) => d.action)).toEqual(['allow', 'review', 'review', 'allow', 'review'])
+    expect(report.soak.statuses['200']).toBeGreaterThan(0)
+    expect(report.soak.statuses['403']).toBeGreaterThan(0)
+  }, 120_000)
+})

@@ -246,7 +246,9 @@ export async function createGateway(deps: GatewayDeps, pipeline?: Pipeline): Pro
 
 /** Sends an evaluated request upstream with the route's credential; shared by the allow path and hold execution. */
 export async function forward(deps: Pick<GatewayDeps, 'upstream' | 'secrets' | 'metrics' | 'config'>, r: Pick<Evaluated, 'route' | 'method' | 'upstreamUrl' | 'headers' | 'body'>): Promise<Response> {
-  const headers = injectCredential(new Headers(r.headers), r.route, deps.secrets)
+  // Sets the credential on the request's own headers: they were built for this send (upstreamHeaders, or a hold's
+  // stored headers copied at execution), and nothing reads them afterwards.
+  const headers = injectCredential(r.headers, r.route, deps.secrets)
   const t0 = performance.now()
   const res = await deps.upstream({
     url: r.upstreamUrl,

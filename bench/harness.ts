@@ -2,6 +2,7 @@
 // same conditions — maximum throughput (wrk) in rounds of alternating order, then latency at a fixed offered
 // rate (half the bare proxy's median maximum, bench/loadgen.ts) in rounds of alternating order — then the decision
 // micro-benchmark and the soak. Every run of a configuration starts it afresh and checks what it answered.
+import { compareIntercept, type InterceptComparison } from './intercept-compare.ts'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +29,8 @@ export interface BenchOptions {
   /** Iteration scale for the decision micro-benchmark. */
   decisionScale: number
   soak: SoakOptions
+  /** The intercepted path beside the routed one (bench/intercept-compare.ts). */
+  intercept: { seconds: number; rounds: number; connections: number }
   /** Also send allow + deny through every configuration and check each status (the smoke run; cheap). */
   checkStatuses: boolean
   log: (msg: string) => void
@@ -43,6 +46,7 @@ export const FULL: Omit<BenchOptions, 'log'> = {
   rateShare: 0.5,
   decisionScale: 1,
   soak: { requests: 1_000_000, maxSeconds: 1200, segmentSeconds: 30, sampleMs: 2000, connections: 64, warmupFraction: 0.1 },
+  intercept: { seconds: 10, rounds: 3, connections: 32 },
   checkStatuses: true,
 }
 
@@ -79,6 +83,7 @@ export interface BenchReport {
   configs: ConfigResult[]
   decision: DecisionCase[]
   soak: SoakResult
+  intercept: InterceptComparison
 }
 
 /** The configurations also measured at half of Airlock's own maximum. */
@@ -221,6 +226,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       throw new Error(`soak: unexpected statuses ${JSON.stringify(soakResult.statuses)}`)
     }
 
+    opts.log('intercepted path beside the routed path (HTTPS upstream, one Airlock serving both)')
+    const intercept = await compareIntercept({ nginx: tools.nginx, tmp, policyDir: ctx.policies.example, ...opts.intercept, log: opts.log })
+    for (const [name, f] of [['routed', intercept.routed], ['intercepted', intercept.intercepted]] as const) {
+      if (!f.statuses['200'] || Object.keys(f.statuses).some((s) => s !== '200')) throw new Error(`intercept comparison: ${name} path answered ${JSON.stringify(f.statuses)}`)
+    }
+
     const { log: _log, ...options } = opts
     return {
       startedAt: new Date(started).toISOString(),
@@ -237,6 +248,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       configs: configurations.map((c) => results.get(c.id)!),
       decision,
       soak: soakResult,
+      intercept,
     }
   } finally {
     await upstream?.stop()

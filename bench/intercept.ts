@@ -30,6 +30,8 @@ export interface InterceptOptions {
   policyDir: string
   cpus?: string | undefined
   level?: string
+  /** Also serve the route as a reverse route at this prefix (the routed path, for comparison). */
+  prefix?: string
 }
 
 export interface InterceptingAirlock {
@@ -57,7 +59,7 @@ export async function startInterceptingAirlock(opts: InterceptOptions): Promise<
     log: { level: opts.level ?? 'warn' },
     proxy: { enabled: true },
     agents: [{ id: AGENT.id, owner: 'bench@example.com', labels: { team: 'bench' }, key_sha256: AGENT.sha256 }],
-    routes: [{ name: 'httpbin', upstream: opts.upstream, tls: 'intercept', allow_private: true }],
+    routes: [{ name: 'httpbin', upstream: opts.upstream, tls: 'intercept', allow_private: true, ...(opts.prefix ? { prefix: opts.prefix, agent_key: ['header'] } : {}) }],
   }
   const file = join(opts.tmp, 'airlock-intercept.yaml')
   writeFileSync(file, stringify(config))

@@ -65,6 +65,25 @@ export function upstreamConf(prefix: string, port: number): string {
   )
 }
 
+/** The same upstream over TLS, for the intercepted path (bench/intercept-compare.ts). */
+export function sslUpstreamConf(prefix: string, port: number, certFile: string, keyFile: string): string {
+  return (
+    common(prefix) +
+    http(
+      prefix,
+      `  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${certFile};
+    ssl_certificate_key ${keyFile};
+    location / {
+      default_type application/json;
+      return 200 '${UPSTREAM_BODY}';
+    }
+  }`,
+    )
+  )
+}
+
 export function proxyConf(prefix: string, port: number, upstreamPort: number): string {
   return (
     common(prefix) +

@@ -1,5 +1,6 @@
 // Turns a BenchReport into the tables of docs/performance.md and judges the targets (ratios from the same run).
 // Only the part between the markers is rewritten: the analysis around it is written by hand.
+import { renderIntercept } from './intercept-compare.ts'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { median, type BenchReport, type ConfigResult } from './harness.ts'
 
@@ -191,6 +192,7 @@ export function renderMarkdown(r: BenchReport, command: string): string {
     `| V8 heap used MiB | ${mib(k.heap_baseline)} | ${mib(k.heap_end)} | ${pct(k.heap_growth)} | |`,
     '',
   )
+  if (r.intercept) L.push(renderIntercept(r.intercept), '')
   return L.join('\n')
 }
 

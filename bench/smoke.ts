@@ -13,6 +13,7 @@ export const SMOKE = {
   rateShare: 0.1,
   decisionScale: 0.002,
   soak: { requests: 2000, maxSeconds: 2, segmentSeconds: 1, sampleMs: 250, connections: 16, warmupFraction: 0.1 },
+  intercept: { seconds: 0.5, rounds: 1, connections: 4 },
   checkStatuses: true,
 }
 

@@ -17,5 +17,8 @@ describe('bench smoke', () => {
     expect(report.decision.map((d) => d.action)).toEqual(['allow', 'review', 'review', 'allow', 'review'])
     expect(report.soak.statuses['200']).toBeGreaterThan(0)
     expect(report.soak.statuses['403']).toBeGreaterThan(0)
-  }, 120_000)
+    // The intercepted path (HTTPS_PROXY with TLS interception) beside the routed one, same upstream.
+    expect(report.intercept.routed.statuses['200']).toBeGreaterThan(0)
+    expect(report.intercept.intercepted.statuses['200']).toBeGreaterThan(0)
+  }, 180_000)
 })

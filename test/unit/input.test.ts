@@ -4,7 +4,7 @@ import { buildInput } from '../../gateway/core/pipeline/input.ts'
 import { parseBody } from '../../gateway/core/pipeline/body.ts'
 import { Router } from '../../gateway/core/pipeline/route.ts'
 import { routeSchema } from '../../gateway/core/config/schema.ts'
-import { redactHeaders } from '../../gateway/core/redact.ts'
+import { redactHeaders, redactUrl } from '../../gateway/core/redact.ts'
 
 const route = routeSchema.parse({ name: 'stripe', prefix: '/stripe', upstream: 'https://api.stripe.com' })
 const agent = { id: 'billing-bot', owner: 'alice@example.com', labels: { team: 'payments' } }
@@ -103,5 +103,29 @@ describe('redactHeaders', () => {
     ['user-agent', false],
   ])('%s redacted: %s', (name, redacted) => {
     expect(redactHeaders(new Headers({ [name]: 'v' }))[name] === '[redacted]').toBe(redacted)
+  })
+})
+
+describe('credentials in query strings', () => {
+  it('are redacted in input.request.url and input.request.query, like credential headers', () => {
+    const input = buildInput({
+      method: 'POST',
+      upstreamUrl: new URL('https://slack.com/api/chat.postMessage?token=xoxb-secret&channel=C1&api_key=k1&api_key=k2'),
+      headers: new Headers(),
+      body: null,
+      bodySha256: 'x',
+      agent,
+      route,
+      nowMs: 0,
+      pendingHolds: {},
+    })
+    expect(input.request.url).toBe('https://slack.com/api/chat.postMessage?channel=C1&token=%5Bredacted%5D&api_key=%5Bredacted%5D&api_key=%5Bredacted%5D')
+    expect(input.request.query).toEqual({ token: ['[redacted]'], channel: ['C1'], api_key: ['[redacted]', '[redacted]'] })
+    expect(JSON.stringify(input)).not.toContain('xoxb-secret')
+  })
+
+  it('leave URLs without credential parameters untouched', () => {
+    const u = new URL('https://api.stripe.com/v1/charges?expand[]=customer&limit=3')
+    expect(redactUrl(u)).toBe(u.href)
   })
 })

@@ -1,6 +1,6 @@
 // What an approver is shown: the proposed action, its context and the policy's reasoning. The same presentation
 // goes into webhooks and the API, and its hash is recorded with every decision ("having seen what").
-import { redactHeaders } from '../redact.ts'
+import { redactHeaders, redactUrl } from '../redact.ts'
 import { sha256HexSync } from '../digest.ts'
 import { canonicalJson } from './audit.ts'
 import type { Hold } from './types.ts'
@@ -68,7 +68,7 @@ export function present(hold: Hold, previewBytes: number): Presentation {
     route: hold.route,
     request: {
       method: hold.method,
-      url: hold.url,
+      url: redactUrl(new URL(hold.url)),
       headers: redactHeaders(headers),
       body_preview: preview.text,
       body_size: hold.body?.byteLength ?? 0,

@@ -1,8 +1,8 @@
 // Builds the policy input (the public contract documented in docs/policy.md) from a routed, authenticated request.
 import type { RouteConfig } from '../config/schema.ts'
-import { redactHeaders } from '../redact.ts'
+import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
 import type { Agent } from './agents.ts'
-import { multiValueObject, parseBody } from './body.ts'
+import { parseBody } from './body.ts'
 
 export interface PolicyInput {
   request: {
@@ -48,13 +48,13 @@ export function buildInput(p: InputParts): PolicyInput {
   return {
     request: {
       method: p.method,
-      url: tunnel ? `${u.hostname}:${port}` : u.href,
+      url: tunnel ? `${u.hostname}:${port}` : redactUrl(u),
       scheme: tunnel ? '' : u.protocol.slice(0, -1),
       host: u.hostname,
       port,
       path: tunnel ? '' : u.pathname,
       parsed_path: tunnel ? [] : u.pathname.split('/').filter(Boolean).map(safeDecode),
-      query: tunnel ? {} : multiValueObject(u.searchParams, true),
+      query: tunnel ? {} : redactQuery(u.searchParams),
       headers: redactHeaders(p.headers),
       body: parseBody(p.body, p.headers.get('content-type')),
       body_size: p.body?.byteLength ?? 0,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { proxyConf, startNginx } from './nginx.ts'
-import { BENCH_CONFIG } from './policy-gen.ts'
+import { BENCH_CONFIG, POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
 import { NODE, freePort, layout, start, waitForOk, waitForPort, type Proc } from './procs.ts'
 import type { Tools } from './env.ts'
 
@@ -54,6 +54,29 @@ export interface Configuration {
   airlock: boolean
   start(ctx: Context): Promise<Running>
 }
+
+/**
+ * The shared context of a run: one snapshot of policies/ (so the wasm builds and OPA's server use the same Rego),
+ * compiled into the tmp folder, with the 1,000-rule policy when asked for.
+ */
+export async function prepareContext(tools: Tools, tmp: string, large: boolean): Promise<Context> {
+  const ctx: Context = {
+    tools,
+    tmp,
+    upstreamPort: await freePort(),
+    policies: { example: join(tmp, 'policy-example'), large: join(tmp, 'policy-large') },
+    exampleSource: join(tmp, 'src-example'),
+  }
+  copyPolicy(POLICIES, ctx.exampleSource)
+  await buildPolicyDir(ctx.exampleSource, ctx.policies.example)
+  if (large) {
+    generateLargePolicy(LARGE_SOURCE(tmp), ctx.exampleSource)
+    await buildPolicyDir(LARGE_SOURCE(tmp), ctx.policies.large)
+  }
+  return ctx
+}
+
+export const LARGE_SOURCE = (tmp: string) => join(tmp, 'src-large')
 
 async function stopAll(procs: Proc[]): Promise<void> {
   for (const p of procs.reverse()) await p.stop()

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ALLOW, DENY, HEADERS, configurations, type Configuration, type Context } from './configs.ts'
+import { ALLOW, DENY, HEADERS, LARGE_SOURCE, configurations, prepareContext, type Configuration, type Context } from './configs.ts'
 import type { DecisionCase } from './decision.bench.ts'
 import { checkTools, describeMachine, loadavg, type Machine } from './env.ts'
 import type { LoadResult, LoadSpec } from './loadgen.ts'
 import { UPSTREAM_BODY, startNginx, upstreamConf } from './nginx.ts'
-import { POLICIES, buildPolicyDir, copyPolicy, countRules, generateLargePolicy } from './policy-gen.ts'
+import { POLICIES, countRules } from './policy-gen.ts'
 import { NODE, freePort, layout, machineCpu, ownCpu, run, snapshot } from './procs.ts'
 import { soak, type SoakOptions, type SoakResult } from './soak.ts'
 import { wrk, type WrkResult } from './wrk.ts'
@@ -121,20 +121,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   let upstream: Awaited<ReturnType<typeof startNginx>> | undefined
   try {
     opts.log(`building the example policy and the 1,000-rule policy into ${tmp}`)
-    const ctx: Context = {
-      tools,
-      tmp,
-      upstreamPort: await freePort(),
-      policies: { example: join(tmp, 'policy-example'), large: join(tmp, 'policy-large') },
-      exampleSource: join(tmp, 'src-example'),
-    }
-    // One snapshot of policies/ for the whole run: the wasm builds and OPA's server all use the same Rego.
-    copyPolicy(POLICIES, ctx.exampleSource)
-    const largeSource = join(tmp, 'src-large')
-    generateLargePolicy(largeSource, ctx.exampleSource)
-    await buildPolicyDir(ctx.exampleSource, ctx.policies.example)
-    await buildPolicyDir(largeSource, ctx.policies.large)
-    const rules = { example: countRules(ctx.exampleSource), large: countRules(largeSource) }
+    const ctx = await prepareContext(tools, tmp, true)
+    const rules = { example: countRules(ctx.exampleSource), large: countRules(LARGE_SOURCE(tmp)) }
 
     const upPrefix = join(tmp, 'nginx-upstream')
     upstream = await startNginx('nginx upstream', tools.nginx, upPrefix, upstreamConf(upPrefix, ctx.upstreamPort), ctx.upstreamPort, layout.load)

@@ -7,10 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
-import { ALLOW, DENY, HEADERS, configurations, type Context } from './configs.ts'
+import { ALLOW, DENY, HEADERS, configurations, prepareContext } from './configs.ts'
 import { checkTools } from './env.ts'
 import { startNginx, upstreamConf } from './nginx.ts'
-import { POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
 import { freePort, layout } from './procs.ts'
 import { wrk } from './wrk.ts'
 
@@ -66,19 +65,7 @@ async function main(): Promise<void> {
   if (!config) throw new Error(`usage: profile.ts [c|c-info|d] [seconds] [allow|deny]`)
   const tools = checkTools()
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-profile-'))
-  const ctx: Context = {
-    tools,
-    tmp,
-    upstreamPort: await freePort(),
-    policies: { example: join(tmp, 'policy-example'), large: join(tmp, 'policy-large') },
-    exampleSource: join(tmp, 'src-example'),
-  }
-  copyPolicy(POLICIES, ctx.exampleSource)
-  await buildPolicyDir(ctx.exampleSource, ctx.policies.example)
-  if (id === 'd') {
-    generateLargePolicy(join(tmp, 'src-large'), ctx.exampleSource)
-    await buildPolicyDir(join(tmp, 'src-large'), ctx.policies.large)
-  }
+  const ctx = await prepareContext(tools, tmp, id === 'd')
   const profDir = join(tmp, 'prof')
   process.env.BENCH_NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profDir}`
   const up = await startNginx('nginx upstream', tools.nginx, join(tmp, 'up'), upstreamConf(join(tmp, 'up'), ctx.upstreamPort), ctx.upstreamPort, layout.load)

@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { proxyConf, startNginx } from './nginx.ts'
 import { BENCH_CONFIG, POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
-import { NODE, freePort, layout, start, waitForOk, waitForPort, type Proc } from './procs.ts'
+import { NODE, freePort, layout, start, startReady, waitForOk, waitForPort, type Proc } from './procs.ts'
 import type { Tools } from './env.ts'
 
 export const AGENT_KEY = 'bench-agent-key'
@@ -97,17 +97,8 @@ async function airlock(ctx: Context, name: string, policyDir: string, level: str
   // stdout (the decision log) goes to /dev/null: the cost of writing it is measured, not of storing it.
   const guard = process.env.BENCH_NO_GUARD ? [] : ['--import', GUARD]
   const extra = process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [] // bench/profile.ts: --cpu-prof
-  const proc = start(`airlock (${name})`, NODE, [...extra, ...guard, AIRLOCK_BIN, 'start', '--config', file], {
-    cpus: layout.sut,
-    countMarker: UNCAUGHT_MARKER,
-  })
   const url = `http://127.0.0.1:${port}`
-  try {
-    await waitForOk(`${url}/readyz`, proc)
-  } catch (err) {
-    await proc.stop()
-    throw err
-  }
+  const proc = await startReady(`airlock (${name})`, NODE, [...extra, ...guard, AIRLOCK_BIN, 'start', '--config', file], { cpus: layout.sut, countMarker: UNCAUGHT_MARKER }, `${url}/readyz`)
   return { url, pids: [proc.pid], metricsUrl: `${url}/metrics`, uncaught: () => proc.marked(), stop: () => proc.stop() }
 }
 

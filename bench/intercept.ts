@@ -14,7 +14,7 @@ import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { createCa, issueLeaf, loadCa } from '../gateway/node/proxy/certificates.ts'
 import { caPaths, initCa } from '../gateway/node/proxy/ca-store.ts'
 import { LeafCache } from '../gateway/node/proxy/leaf-cache.ts'
-import { NODE, freePort, start, waitForOk } from './procs.ts'
+import { NODE, freePort, startReady } from './procs.ts'
 
 const AIRLOCK_BIN = join(repoRoot, 'gateway/node/bin.ts')
 const AGENT = { id: 'bench-bot', key: 'bench-agent-key', sha256: '820237229165607b06ec7d85845f53177446090a67c891a4c00f38eb52b94721' }
@@ -63,17 +63,8 @@ export async function startInterceptingAirlock(opts: InterceptOptions): Promise<
   }
   const file = join(opts.tmp, 'airlock-intercept.yaml')
   writeFileSync(file, stringify(config))
-  const proc = start('airlock (intercept)', NODE, [AIRLOCK_BIN, 'start', '--config', file], {
-    cpus: opts.cpus,
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: opts.upstreamCaFile },
-  })
   const url = `http://127.0.0.1:${port}`
-  try {
-    await waitForOk(`${url}/readyz`, proc)
-  } catch (err) {
-    await proc.stop()
-    throw err
-  }
+  const proc = await startReady('airlock (intercept)', NODE, [AIRLOCK_BIN, 'start', '--config', file], { cpus: opts.cpus, env: { ...process.env, NODE_EXTRA_CA_CERTS: opts.upstreamCaFile } }, `${url}/readyz`)
   return {
     proxyUrl: `http://${AGENT.id}:${AGENT.key}@127.0.0.1:${port}`,
     caCertFile: caPaths(dataDir).cert,

@@ -244,3 +244,15 @@ export function ownCpu(): number {
   }
   return total
 }
+
+/** Starts a process and waits until `url` answers 200; stops it if it never does. */
+export async function startReady(name: string, cmd: string, args: string[], opts: SpawnOptions, url: string): Promise<Proc> {
+  const proc = start(name, cmd, args, opts)
+  try {
+    await waitForOk(url, proc)
+  } catch (err) {
+    await proc.stop()
+    throw err
+  }
+  return proc
+}

@@ -5,7 +5,7 @@ import { isIP } from 'node:net'
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
 import { AirlockError } from '../core/errors.ts'
 import type { Upstream, UpstreamRequest } from '../core/ports.ts'
-import { forbidden, guardedLookup, isPrivateAddress } from './ssrf.ts'
+import { forbidden, guardedConnector, isPrivateAddress } from './ssrf.ts'
 import { readableToWeb } from './web-stream.ts'
 
 export interface NodeUpstreamOptions {
@@ -24,10 +24,11 @@ const NULL_BODY_STATUS = new Set([101, 204, 205, 304])
 
 export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
   const common = { keepAliveTimeout: 30_000, connections: 256, connect: { timeout: opts.connectTimeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) } }
-  const guarded = new Agent({ ...common, connect: { ...common.connect, lookup: guardedLookup } })
+  const guarded = new Agent({ ...common, connect: guardedConnector(common.connect) })
   const open = new Agent(common)
 
   const send = async (req: UpstreamRequest): Promise<Response> => {
+    // Also refused by the guarded pool's connector; checked here first for a clear error without a connection attempt.
     const host = req.url.hostname.replace(/^\[|\]$/g, '')
     if (!req.allowPrivate && isIP(host) && isPrivateAddress(host)) throw forbidden(host)
     const dispatcher: Dispatcher = req.allowPrivate ? open : guarded
@@ -60,7 +61,9 @@ export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
   const webhookFetch = async (url: string, init: RequestInit, allowPrivate: boolean): Promise<Response> => {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
     if (!allowPrivate && isIP(host) && isPrivateAddress(host)) throw forbidden(host)
-    return (await undiciFetch(url, { ...(init as object), dispatcher: allowPrivate ? open : guarded })) as unknown as Response
+    // Redirects are never followed (issue 10 item 3): a 3xx is the receiver's answer and a failed delivery.
+    const res = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher: allowPrivate ? open : guarded })
+    return res as unknown as Response
   }
 
   return Object.assign(send, {

@@ -56,7 +56,8 @@ export function createWorkerUpstream(fetchImpl: typeof fetch = (input, init) => 
   const webhookFetch = async (url: string, init: RequestInit, allowPrivate: boolean): Promise<Response> => {
     const host = new URL(url).hostname
     if (!allowPrivate && forbiddenHost(host)) throw forbidden(host)
-    return fetchImpl(url, init)
+    // Never followed: a redirect's target would skip the check above.
+    return fetchImpl(url, { ...init, redirect: 'manual' })
   }
 
   return Object.assign(send, { webhookFetch })

@@ -1,6 +1,7 @@
 // Webhook deliveries: queued in the store in the same step as the state change they report, then sent, signed, with
 // retries and backoff. A receiver that is down delays notifications; it never loses a hold or blocks a decision.
 import { describeThrown } from '../errors.ts'
+import { redactUrl } from '../redact.ts'
 import type { HoldServiceDeps } from './service.ts'
 import { MAX_ATTEMPTS, retryDelayMs, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
 
@@ -73,15 +74,32 @@ export class Notifier {
         const signature = await signPayload(secret, body, Math.floor(clock.now() / 1000))
         const res = await this.#deps.webhookFetch(
           hook.url,
-          { method: 'POST', headers: { 'content-type': 'application/json', 'airlock-signature': signature, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, signal: AbortSignal.timeout(10_000) },
+          // redirect 'manual': a redirect is never followed (its target was never checked against the SSRF guard or
+          // configured by anyone); a 3xx is the receiver's answer and a failed delivery.
+          { method: 'POST', headers: { 'content-type': 'application/json', 'airlock-signature': signature, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
           hook.allow_private,
         )
         await res.body?.cancel()
         if (res.ok) store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
+        else if (res.status >= 300 && res.status < 400) failed(res.status, redirectRefused(res))
         else failed(res.status, `receiver answered ${res.status}`)
       } catch (err) {
         failed(null, describeThrown(err))
       }
     }
   }
+}
+
+/** The failure recorded for a redirecting receiver: where it pointed (credential-looking query values redacted). */
+function redirectRefused(res: Response): string {
+  const location = res.headers.get('location')
+  let where = 'no Location'
+  if (location) {
+    try {
+      where = `Location ${redactUrl(new URL(location))}`
+    } catch {
+      where = `Location ${JSON.stringify(location.slice(0, 200))}` // relative: shown as sent
+    }
+  }
+  return `receiver answered ${res.status} (redirect to ${where}); redirects are not followed: configure the final URL`
 }

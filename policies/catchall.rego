@@ -6,6 +6,7 @@
 #   DELETE on any route              → hold for "security" (deletions are rarely undoable). A route's own package may
 #                                      deny instead, which wins, or hold with its own approvers, who are added to
 #                                      "security"; its rule supplies the reason as long as its risk is above "medium".
+#                                      Not on MCP routes, where DELETE only ends the client's session (docs/mcp.md).
 #
 # When you add a package for a new route, add the route name to `covered_routes`: until then its requests are denied,
 # which is the safe way to forget.
@@ -13,7 +14,7 @@ package airlock.rules.catchall
 
 import data.airlock.lib
 
-covered_routes := {"github", "httpbin", "mail", "slack", "stripe"}
+covered_routes := {"github", "httpbin", "mail", "payments-mcp", "slack", "stripe"}
 
 deny contains {
 	"rule": "catchall.unknown_route",
@@ -63,4 +64,5 @@ hold contains {
 	"approvers": ["security"],
 } if {
 	lib.method == "DELETE"
+	not lib.is_mcp # on an MCP route DELETE ends the client's session (the transport's own), it deletes no data
 }

@@ -21,6 +21,7 @@ hosts := {
 	"github": "api.github.com",
 	"httpbin": "httpbin.org",
 	"mail": "api.sendgrid.com",
+	"payments-mcp": "mcp.payments.example.com",
 	"slack": "slack.com",
 	"stripe": "api.stripe.com",
 }

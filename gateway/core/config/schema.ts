@@ -96,6 +96,10 @@ export const routeSchema = z
       .boolean()
       .default(false)
       .describe('add an Idempotency-Key derived from the hold id when executing an approved hold'),
+    protocol: z
+      .enum(['http', 'mcp'])
+      .default('http')
+      .describe('mcp: the upstream is an MCP server (Streamable HTTP); every JSON-RPC message is decided on its own (docs/mcp.md)'),
   })
   .strict()
 

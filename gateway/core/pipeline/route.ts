@@ -77,6 +77,7 @@ export function unknownHostRoute(config: Config, destination: URL): RouteConfig 
     allow_private: config.proxy.allow_private,
     forwarded: 'none',
     idempotency_key: false,
+    protocol: 'http',
   }
 }
 

@@ -183,6 +183,34 @@ export function runHoldStoreSuite(name: string, makeDriver: () => SqlDriver | Pr
       expect(s.getReview('rv1')).toMatchObject({ state: 'flagged', reviewer: 'bob', comment: 'no' })
     })
 
+    it("scopes listings, review items and audit records to a reader's groups in the query (approver scoping)", async () => {
+      const s = await store()
+      const pay = s.createOrJoin(newHold({ groups: ['payments'] }), caps, 0, noAudit).hold
+      const ops = s.createOrJoin(newHold({ groups: ['ops', 'security'] }), { ...caps, security: 5 }, 0, noAudit).hold
+      expect(s.list({ groups: ['ops'] }).map((h) => h.id)).toEqual([ops.id])
+      expect(s.list({ groups: ['ops', 'payments'], limit: 1, state: 'pending' }).map((h) => h.id)).toEqual([pay.id])
+      expect(s.list({ groups: ['nobody'] })).toEqual([])
+      expect(s.list({ groups: [] })).toEqual([])
+      expect(s.list({ group: 'security' }).map((h) => h.id)).toEqual([ops.id])
+      expect(s.all(['payments']).map((h) => h.id)).toEqual([pay.id])
+      expect(s.all()).toHaveLength(2)
+      const review = (id: string, context: unknown) =>
+        s.addReview({ id, decision_id: 'd', created_at: 1, agent_id: 'a', route: 'x', rule: id, summary: 's', context, upstream_status: 200 })
+      review('rv-pay', { approvers: ['payments'] })
+      review('rv-none', { approvers: [] })
+      review('rv-missing', { reason: 'no approvers key' })
+      expect(s.reviews(undefined, ['ops']).map((r) => r.id)).toEqual(['rv-none', 'rv-missing'])
+      expect(s.reviews('pending', ['payments']).map((r) => r.id)).toEqual(['rv-pay', 'rv-none', 'rv-missing'])
+      expect(s.reviews()).toHaveLength(3)
+      s.appendAudit('hold.created', 'policy:x', pay.id, {}, 1)
+      s.appendAudit('hold.created', 'policy:y', ops.id, {}, 2)
+      s.appendAudit('review.sampled', 'policy:z', null, { review_id: 'rv-pay' }, 3)
+      s.appendAudit('review.sampled', 'policy:z', null, { review_id: 'rv-none' }, 4)
+      expect(s.auditRecords(['ops']).map((r) => r.seq)).toEqual([2, 4])
+      expect(s.auditRecords(['payments']).map((r) => r.seq)).toEqual([1, 3, 4])
+      expect(s.auditRecords()).toHaveLength(4)
+    })
+
     it('appends a hash chain that verifies, and detects an edited or removed record', async () => {
       const db = await makeDriver()
       const s = new HoldStore(db)

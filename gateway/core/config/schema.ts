@@ -123,7 +123,14 @@ export const approverSchema = z
   .object({
     id: name,
     email: z.string().optional(),
-    groups: z.array(name).nonempty(),
+    groups: z
+      .array(name)
+      .default([])
+      .describe('the approver groups whose holds and reviews this person sees and decides (docs/approvals.md)'),
+    role: z
+      .enum(['approver', 'auditor'])
+      .default('approver')
+      .describe('auditor: may also read every hold, review, report and audit record; decides only in its own groups'),
     token_env: envName.optional(),
     token_sha256: sha256Hex.optional(),
   })
@@ -131,6 +138,10 @@ export const approverSchema = z
   .refine((v) => (v.token_env === undefined) !== (v.token_sha256 === undefined), {
     message: 'set exactly one of token_env or token_sha256',
     path: ['token_env'],
+  })
+  .refine((v) => v.role === 'auditor' || v.groups.length > 0, {
+    message: 'an approver needs at least one group (only an auditor may have none: it reads everything and decides nothing)',
+    path: ['groups'],
   })
 
 export const configSchema = z

@@ -1,6 +1,8 @@
 // The holds HTTP API, mounted into the gateway's app, and the in-process HoldGate over a HoldService.
 //   /_airlock/holds/:id                 the agent polls its own hold (agent key)
-//   /_airlock/api/...                   approvers and reviewers (approver token as Bearer); agent keys never work here
+//   /_airlock/api/...                   approvers and reviewers (approver token as Bearer); agent keys never work here.
+//                                       Every listing and action is scoped to the approver's groups by HoldService
+//                                       (scope.ts): these handlers only authenticate, parse and serialise.
 import type { Context, Hono } from 'hono'
 import type { ApproverConfig, Config } from '../config/schema.ts'
 import { AirlockError, errorResponse, toAirlockError } from '../errors.ts'
@@ -8,12 +10,12 @@ import { KeyRing } from '../keys.ts'
 import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
 import type { Secrets, Logger } from '../ports.ts'
 import type { HoldGate } from './gate.ts'
-import { buildReport } from './report.ts'
 import { isTerminal, type HoldService } from './service.ts'
-import { verifyChain } from './audit.ts'
-import type { HoldState } from './types.ts'
+import type { HoldState, Review } from './types.ts'
 
 const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
+type ReviewState = Review['state']
+const REVIEW_STATES: ReviewState[] = ['pending', 'ok', 'flagged']
 
 export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger): Promise<HoldGate> {
   const warn = (what: string) => (_: unknown, env: string) => logger.warn({ event: 'config' }, `${what}: environment variable ${env} is not set`)
@@ -78,10 +80,11 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       app.get(
         '/_airlock/api/holds',
         handle(async (c) => {
-          await approverOf(c)
+          const approver = await approverOf(c)
           const state = c.req.query('state')
           if (state && !STATES.includes(state as HoldState)) throw new AirlockError('AIRLOCK_BAD_REQUEST', `state must be one of ${STATES.join(', ')}`)
-          return c.json({ holds: service.list({ ...(state ? { state: state as HoldState } : {}), ...(c.req.query('group') ? { group: c.req.query('group')! } : {}) }) })
+          const group = c.req.query('group')
+          return c.json({ holds: service.list(approver, { ...(state ? { state: state as HoldState } : {}), ...(group ? { group } : {}) }) })
         }),
       )
       app.get(
@@ -111,9 +114,10 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       app.get(
         '/_airlock/api/reviews',
         handle(async (c) => {
-          await approverOf(c)
-          const state = c.req.query('state') as 'pending' | 'ok' | 'flagged' | undefined
-          return c.json({ reviews: service.store.reviews(state) })
+          const approver = await approverOf(c)
+          const state = c.req.query('state')
+          if (state && !REVIEW_STATES.includes(state as ReviewState)) throw new AirlockError('AIRLOCK_BAD_REQUEST', `state must be one of ${REVIEW_STATES.join(', ')}`)
+          return c.json({ reviews: service.reviewItems(approver, state as ReviewState | undefined) })
         }),
       )
       app.post(
@@ -122,29 +126,26 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const reviewer = await approverOf(c)
           const body = await jsonBody(c)
           if (body.verdict !== 'ok' && body.verdict !== 'flag') throw new AirlockError('AIRLOCK_BAD_REQUEST', 'verdict must be "ok" or "flag"')
-          service.markReview(c.req.param('id')!, reviewer, body.verdict, str(body.comment))
-          return c.json({ review: service.store.getReview(c.req.param('id')!) })
+          return c.json({ review: service.markReview(c.req.param('id')!, reviewer, body.verdict, str(body.comment)) })
         }),
       )
       app.get(
         '/_airlock/api/report',
         handle(async (c) => {
-          await approverOf(c)
-          return c.json(buildReport(service.store, config.holds.relax_threshold))
+          return c.json(service.report(await approverOf(c)))
         }),
       )
       app.get(
         '/_airlock/api/audit',
         handle(async (c) => {
-          await approverOf(c)
-          return c.json({ records: service.store.auditRecords() })
+          return c.json({ records: service.auditRecords(await approverOf(c)) })
         }),
       )
       app.get(
         '/_airlock/api/audit/verify',
         handle(async (c) => {
           await approverOf(c)
-          return c.json(verifyChain(service.store.auditRecords()))
+          return c.json(service.verifyAudit())
         }),
       )
     },

@@ -1,6 +1,7 @@
 // How approvals are really made: per rule and per approver, how many holds, how often approved, how fast, how
 // many decided faster than a person can read (possible rubber stamps), and review coverage — with suggestions
 // to relax rules people always approve or to deny what they always refuse. Approvals should be few and meaningful.
+import type { ReadScope } from './scope.ts'
 import type { HoldStore } from './store.ts'
 
 export interface RuleFigures {
@@ -50,7 +51,12 @@ export function median(values: number[]): number | null {
 
 const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1000) / 1000)
 
-export function buildReport(store: HoldStore, minDecisions: number): Report {
+/**
+ * The report over every hold and review, or over a reader's scope (scope.ts): then the rules, approvers and review
+ * coverage come only from the holds and review items of its groups. The audit figures (length and head hash of the
+ * whole chain) carry no content and are always of the whole log.
+ */
+export function buildReport(store: HoldStore, minDecisions: number, scope?: ReadScope): Report {
   const byRule = new Map<string, RuleFigures & { times: number[]; fast: number }>()
   const byApprover = new Map<string, ApproverFigures & { times: number[]; fast: number }>()
   const approver = (id: string) => {
@@ -58,7 +64,7 @@ export function buildReport(store: HoldStore, minDecisions: number): Report {
     if (!a) byApprover.set(id, (a = { approver: id, decisions: 0, approvals: 0, denials: 0, median_ms_from_view: null, fast_share: null, times: [], fast: 0 }))
     return a
   }
-  for (const h of store.all()) {
+  for (const h of store.all(scope)) {
     const rule = h.decision.rule
     let r = byRule.get(rule)
     if (!r) byRule.set(rule, (r = { rule, holds: 0, approved: 0, denied: 0, expired: 0, pending: 0, approval_rate: null, median_ms_to_decide: null, fast_share: null, suggestion: null, times: [], fast: 0 }))
@@ -103,8 +109,10 @@ export function buildReport(store: HoldStore, minDecisions: number): Report {
     if (!c) coverage.set(rule, (c = { rule, forwarded: forwarded[rule] ?? 0, sampled: 0, reviewed: 0, flagged: 0, coverage: null }))
     return c
   }
-  for (const rule of Object.keys(forwarded)) cov(rule)
-  for (const item of store.reviews()) {
+  const items = store.reviews(undefined, scope)
+  // A scoped reader sees the forwarded counts of the rules whose sampled items it can see, not other teams' rules.
+  for (const rule of scope ? new Set(items.map((i) => i.rule)) : Object.keys(forwarded)) cov(rule)
+  for (const item of items) {
     const c = cov(item.rule)
     c.sampled++
     if (item.state !== 'pending') c.reviewed++

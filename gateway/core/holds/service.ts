@@ -10,7 +10,10 @@ import type { Clock, Logger, Metrics, Secrets, Upstream } from '../ports.ts'
 import { contextHash, present, type Presentation } from './presentation.ts'
 import type { HeldRequest } from './gate.ts'
 import type { HoldStore } from './store.ts'
-import type { Approval, Hold, HoldState } from './types.ts'
+import type { Approval, Hold, HoldState, Review } from './types.ts'
+import { verifyChain, type AuditRecord, type AuditVerification } from './audit.ts'
+import { buildReport, type Report } from './report.ts'
+import { assertMayDecide, mayDecide, mayRead, notFound, readScope, reviewGroups } from './scope.ts'
 import type { EventPayload } from './webhooks.ts'
 import { Notifier } from './notifier.ts'
 import { parsePrefer } from './prefer.ts'
@@ -163,25 +166,32 @@ export class HoldService {
 
   // The approver's side ------------------------------------------------------------------------------------------
 
-  #mayDecide(hold: Hold, approver: ApproverConfig): void {
-    if (!hold.groups.some((g) => approver.groups.includes(g))) {
-      throw new AirlockError('AIRLOCK_FORBIDDEN', `approver "${approver.id}" is not in the group(s) asked to decide this hold (${hold.groups.join(', ')})`)
-    }
-  }
+  // Every approver-side read and action takes the approver and is scoped to its groups (scope.ts); the HTTP API
+  // and the console call these, never the store directly.
 
-  #find(id: string): Hold {
+  /** A hold the approver may read; another group's hold is "not found" (scope.ts). */
+  #find(id: string, approver: ApproverConfig): Hold {
     const hold = this.store.get(id)
-    if (!hold) throw new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no hold with id ${id}`)
+    if (!hold || !mayRead(hold.groups, approver)) throw notFound('hold', id)
     return hold
   }
 
-  /** Full context for an approver; records the first view (the start of "time to decide"). */
+  /** A hold the approver may decide: readable (else 404) and in one of its groups (else 403, an auditor). */
+  #findToDecide(id: string, approver: ApproverConfig): Hold {
+    const hold = this.#find(id, approver)
+    assertMayDecide('hold', id, hold.groups, approver)
+    return hold
+  }
+
+  /**
+   * Full context for an approver; records the first view of one who may decide (the start of "time to decide"). An
+   * auditor's read of another group's hold starts no decision and is not recorded as a view.
+   */
   view(id: string, approver: ApproverConfig): { hold: Presentation; context_sha256: string; state: HoldState; approvals: Approval[]; denial: Hold['denial']; deliveries: object[] } {
-    const hold = this.#find(id)
-    this.#mayDecide(hold, approver)
+    const hold = this.#find(id, approver)
     const presentation = this.present(hold)
     const hash = contextHash(presentation)
-    if (!hold.views.some((v) => v.approver === approver.id)) {
+    if (mayDecide(hold.groups, approver) && !hold.views.some((v) => v.approver === approver.id)) {
       const at = this.deps.clock.now()
       this.store.addView(id, { approver: approver.id, at })
       this.audit('hold.viewed', `approver:${approver.id}`, id, { context_sha256: hash })
@@ -190,8 +200,11 @@ export class HoldService {
     return { hold: presentation, context_sha256: hash, state: hold.state, approvals: hold.approvals, denial: hold.denial, deliveries }
   }
 
-  list(filter: { state?: HoldState; group?: string }): object[] {
-    return this.store.list(filter).map((h) => ({ ...this.status(h), agent: h.agent, groups: h.groups, risk: h.decision.risk }))
+  /** The holds of the approver's groups (every hold for an auditor), optionally by state and one group. */
+  list(approver: ApproverConfig, filter: { state?: HoldState; group?: string } = {}): object[] {
+    return this.store
+      .list({ ...filter, groups: readScope(approver) })
+      .map((h) => ({ ...this.status(h), agent: h.agent, groups: h.groups, risk: h.decision.risk, may_decide: mayDecide(h.groups, approver) }))
   }
 
   #checkExpiry(hold: Hold, now: number): void {
@@ -209,8 +222,7 @@ export class HoldService {
   }
 
   async approve(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
-    const hold = this.#find(id)
-    this.#mayDecide(hold, approver)
+    const hold = this.#findToDecide(id, approver)
     const now = this.deps.clock.now()
     this.#checkExpiry(hold, now)
     if (hold.state !== 'pending') throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only pending holds can be approved`)
@@ -244,8 +256,7 @@ export class HoldService {
   }
 
   async deny(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
-    const hold = this.#find(id)
-    this.#mayDecide(hold, approver)
+    const hold = this.#findToDecide(id, approver)
     const now = this.deps.clock.now()
     this.#checkExpiry(hold, now)
     const comment = body.comment?.trim() || null
@@ -263,8 +274,7 @@ export class HoldService {
 
   /** A person settles an outcome_unknown hold after checking the upstream. */
   resolve(id: string, approver: ApproverConfig, outcome: 'executed' | 'failed', comment: string | null): Hold {
-    const hold = this.#find(id)
-    this.#mayDecide(hold, approver)
+    const hold = this.#findToDecide(id, approver)
     const now = this.deps.clock.now()
     if (!this.store.transition(id, ['outcome_unknown'], outcome, now, { error: outcome === 'failed' ? `resolved by ${approver.id}` : undefined })) {
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only outcome_unknown holds can be resolved`)
@@ -376,9 +386,24 @@ export class HoldService {
     return true
   }
 
-  markReview(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): void {
+  /** The review items of the approver's groups (all of them for an auditor), oldest first. */
+  reviewItems(approver: ApproverConfig, state?: Review['state']): Review[] {
+    return this.store.reviews(state, readScope(approver))
+  }
+
+  reviewItem(id: string, approver: ApproverConfig): Review {
     const review = this.store.getReview(id)
-    if (!review) throw new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no review item with id ${id}`)
+    if (!review || !mayRead(reviewGroups(review, this.#allGroups()), approver)) throw notFound('review item', id)
+    return review
+  }
+
+  #allGroups(): string[] {
+    return Object.keys(this.deps.config.approver_groups)
+  }
+
+  markReview(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): Review {
+    const review = this.reviewItem(id, reviewer)
+    assertMayDecide('review item', id, reviewGroups(review, this.#allGroups()), reviewer)
     if (verdict === 'flag' && !comment) throw new AirlockError('AIRLOCK_BAD_REQUEST', 'flagging needs a comment saying what is wrong')
     const state = verdict === 'ok' ? 'ok' : 'flagged'
     if (!this.store.markReview(id, state, reviewer.id, comment, this.deps.clock.now())) {
@@ -386,9 +411,30 @@ export class HoldService {
     }
     this.audit(`review.${state}`, `approver:${reviewer.id}`, null, { review_id: id, comment })
     if (state === 'flagged') {
-      const groups = (review.context as { approvers?: string[] }).approvers?.length ? (review.context as { approvers: string[] }).approvers : Object.keys(this.deps.config.approver_groups)
+      const groups = [...reviewGroups(review, this.#allGroups())]
       this.#enqueue('review.flagged', null, groups, { type: 'review.flagged', review: { ...review, state, reviewer: reviewer.id, comment } })
     }
+    return this.store.getReview(id)!
+  }
+
+  // Accountability -----------------------------------------------------------------------------------------------
+
+  /** The audit records about the approver's groups' holds and review items (all records for an auditor). */
+  auditRecords(approver: ApproverConfig): AuditRecord[] {
+    return this.store.auditRecords(readScope(approver))
+  }
+
+  /**
+   * Verifies the whole hash chain. Open to every approver: it needs every record, but what it returns (a count, the
+   * head hash, the sequence numbers of broken links) carries no record's content.
+   */
+  verifyAudit(): AuditVerification {
+    return verifyChain(this.store.auditRecords())
+  }
+
+  /** How approvals are made (report.ts), over the approver's groups (everything for an auditor). */
+  report(approver: ApproverConfig): Report {
+    return buildReport(this.store, this.deps.config.holds.relax_threshold, readScope(approver))
   }
 
   // Events and audit ---------------------------------------------------------------------------------------------

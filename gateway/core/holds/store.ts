@@ -3,10 +3,19 @@
 // runtimes. Business rules (who may approve, comments, expiry) live in HoldService; this file only keeps state.
 import { AirlockError } from '../errors.ts'
 import { GENESIS, auditHash, type AuditRecord } from './audit.ts'
+import type { ReadScope } from './scope.ts'
 import { migrate, type SqlDriver, type SqlValue } from './sql.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
 
 type Row = { [column: string]: SqlValue }
+
+// A reader's scope in SQL (SQLite's JSON1, on Node and in Durable Objects): the item's groups (a JSON array column)
+// meet the reader's groups (one JSON array parameter).
+const IN_SCOPE = (column: string) => `EXISTS (SELECT 1 FROM json_each(${column}) AS g WHERE g.value IN (SELECT value FROM json_each(?)))`
+// A review item belongs to the groups its rule named, or to every group when it named none (scope.ts reviewGroups).
+const REVIEW_IN_SCOPE = `(COALESCE(json_array_length(reviews.context, '$.approvers'), 0) = 0
+  OR EXISTS (SELECT 1 FROM json_each(reviews.context, '$.approvers') AS g WHERE g.value IN (SELECT value FROM json_each(?))))`
+const toReview = (r: Row): Review => ({ ...(r as unknown as Review), context: parse(r.context) })
 
 const json = (v: unknown) => JSON.stringify(v)
 const parse = <T>(v: SqlValue | undefined): T => JSON.parse(v as string) as T
@@ -110,16 +119,27 @@ export class HoldStore {
     return r ? toHold(r) : undefined
   }
 
-  list(filter: { state?: HoldState | undefined; group?: string | undefined; limit?: number } = {}): Hold[] {
-    const rows = filter.state
-      ? this.db.all<Row>(`SELECT * FROM holds WHERE state = ? ORDER BY created_at LIMIT ?`, filter.state, filter.limit ?? 500)
-      : this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at DESC LIMIT ?`, filter.limit ?? 500)
-    const holds = rows.map(toHold)
-    return filter.group ? holds.filter((h) => h.groups.includes(filter.group!)) : holds
+  /**
+   * Holds by state and group (by state: oldest first, the order to work through them; else newest first). `groups` is a
+   * reader's scope (scope.ts): applied in the query, before the LIMIT, so the limit counts only visible holds.
+   */
+  list(filter: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number } = {}): Hold[] {
+    const where: string[] = []
+    const params: SqlValue[] = []
+    const and = (clause: string, param: SqlValue) => (where.push(clause), params.push(param))
+    if (filter.state) and('state = ?', filter.state)
+    if (filter.group) and(`EXISTS (SELECT 1 FROM json_each(holds.groups) AS g WHERE g.value = ?)`, filter.group)
+    if (filter.groups) and(IN_SCOPE('holds.groups'), json(filter.groups))
+    const order = filter.state ? 'created_at' : 'created_at DESC'
+    const sql = `SELECT * FROM holds ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`
+    return this.db.all<Row>(sql, ...params, filter.limit ?? 500).map(toHold)
   }
 
-  all(): Hold[] {
-    return this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at`).map(toHold)
+  /** Every hold (in a reader's scope when `groups` is given), oldest first: the report reads them all. */
+  all(groups?: ReadScope): Hold[] {
+    return groups
+      ? this.db.all<Row>(`SELECT * FROM holds WHERE ${IN_SCOPE('holds.groups')} ORDER BY created_at`, json(groups)).map(toHold)
+      : this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at`).map(toHold)
   }
 
   /** Pending holds per group. Read on every request (policy input), so it is cached and dropped on any change. */
@@ -246,15 +266,20 @@ export class HoldStore {
     )
   }
 
-  reviews(state?: Review['state']): Review[] {
-    const rows = state
-      ? this.db.all<Row>(`SELECT * FROM reviews WHERE state = ? ORDER BY created_at`, state)
-      : this.db.all<Row>(`SELECT * FROM reviews ORDER BY created_at`)
-    return rows.map((r) => ({ ...(r as unknown as Review), context: parse(r.context) }))
+  /** Review items, oldest first; `groups` is a reader's scope (scope.ts reviewGroups: no named group = every group). */
+  reviews(state?: Review['state'], groups?: ReadScope): Review[] {
+    const where: string[] = []
+    const params: SqlValue[] = []
+    const and = (clause: string, param: SqlValue) => (where.push(clause), params.push(param))
+    if (state) and('state = ?', state)
+    if (groups) and(REVIEW_IN_SCOPE, json(groups))
+    const rows = this.db.all<Row>(`SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`, ...params)
+    return rows.map(toReview)
   }
 
   getReview(id: string): Review | undefined {
-    return this.reviews().find((r) => r.id === id)
+    const r = this.db.all<Row>(`SELECT * FROM reviews WHERE id = ?`, id)[0]
+    return r ? toReview(r) : undefined
   }
 
   markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): boolean {
@@ -278,9 +303,21 @@ export class HoldStore {
     })
   }
 
-  auditRecords(): AuditRecord[] {
-    return this.db
-      .all<Row>(`SELECT * FROM audit ORDER BY seq`)
-      .map((r) => ({ ...(r as unknown as AuditRecord), record: parse(r.record) }))
+  /**
+   * The audit log in order. With `groups` (a reader's scope), only the records about holds and review items in it:
+   * such a slice cannot be verified as a chain, which is why verification reads the whole log (verifyChain).
+   */
+  auditRecords(groups?: ReadScope): AuditRecord[] {
+    const rows = groups
+      ? this.db.all<Row>(
+          `SELECT * FROM audit WHERE
+             (hold_id IS NOT NULL AND EXISTS (SELECT 1 FROM holds WHERE holds.id = audit.hold_id AND ${IN_SCOPE('holds.groups')}))
+             OR (hold_id IS NULL AND EXISTS (SELECT 1 FROM reviews WHERE reviews.id = json_extract(audit.record, '$.review_id')
+                                               AND ${REVIEW_IN_SCOPE}))
+           ORDER BY seq`,
+          json(groups), json(groups),
+        )
+      : this.db.all<Row>(`SELECT * FROM audit ORDER BY seq`)
+    return rows.map((r) => ({ ...(r as unknown as AuditRecord), record: parse(r.record) }))
   }
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import type { ConfigInput } from '../gateway/core/config/schema.ts'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { proxyConf, startNginx } from './nginx.ts'
 import { BENCH_CONFIG, POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
@@ -84,13 +85,12 @@ async function stopAll(procs: Proc[]): Promise<void> {
 
 async function airlock(ctx: Context, name: string, policyDir: string, level: string): Promise<Running> {
   const port = await freePort()
-  const cfg = parse(readFileSync(BENCH_CONFIG, 'utf8')) as Record<string, any>
-  cfg.server.port = port
+  const cfg = parse(readFileSync(BENCH_CONFIG, 'utf8')) as ConfigInput
+  cfg.server = { ...cfg.server, port }
   cfg.data_dir = join(ctx.tmp, `data-${name}`)
-  cfg.policy.dir = policyDir
-  cfg.policy.source = ctx.exampleSource
-  cfg.log.level = level
-  cfg.routes[0].upstream = `http://127.0.0.1:${ctx.upstreamPort}`
+  cfg.policy = { ...cfg.policy, dir: policyDir, source: ctx.exampleSource }
+  cfg.log = { ...cfg.log, level: level as NonNullable<ConfigInput['log']>['level'] }
+  cfg.routes![0]!.upstream = `http://127.0.0.1:${ctx.upstreamPort}`
   mkdirSync(cfg.data_dir, { recursive: true })
   const file = join(ctx.tmp, `airlock-${name}.yaml`)
   writeFileSync(file, stringify(cfg))

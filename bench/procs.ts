@@ -157,7 +157,13 @@ export async function waitForOk(url: string, proc: Proc, timeoutMs = 30_000): Pr
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (proc.exited()) throw new Error(`${proc.name} exited before ${url} answered:\n${proc.stderr().trim()}`)
-    const status = await fetch(url).then((r) => (r.body?.cancel(), r.status), () => 0)
+    const status = await fetch(url).then(
+      (r) => {
+        void r.body?.cancel()
+        return r.status
+      },
+      () => 0,
+    )
     if (status === 200) return
     if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last ${status}):\n${proc.stderr().trim()}`)
     await sleep(100)

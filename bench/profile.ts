@@ -10,7 +10,7 @@ import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { ALLOW, DENY, HEADERS, configurations, prepareContext } from './configs.ts'
 import { checkTools } from './env.ts'
 import { startNginx, upstreamConf } from './nginx.ts'
-import { freePort, layout } from './procs.ts'
+import { layout } from './procs.ts'
 import { wrk } from './wrk.ts'
 
 interface Node {

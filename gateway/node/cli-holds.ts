@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../core/config/schema.ts'
 import { verifyChain } from '../core/holds/audit.ts'
+import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
 import { HoldStore } from '../core/holds/store.ts'
 import { openSqlite } from './sqlite.ts'
@@ -18,7 +19,7 @@ function baseUrl(config: Config, flags: Flags): string {
   return `http://${config.server.host}:${config.server.port}`
 }
 
-async function callApi(config: Config, flags: Flags, path: string, body?: object): Promise<any> {
+async function callApi<T>(config: Config, flags: Flags, path: string, body?: object): Promise<T> {
   const token = process.env.AIRLOCK_APPROVER_TOKEN
   if (!token) throw new Error('set AIRLOCK_APPROVER_TOKEN to your approver token')
   const url = `${baseUrl(config, flags)}/_airlock/api${path}`
@@ -32,9 +33,28 @@ async function callApi(config: Config, flags: Flags, path: string, body?: object
   } catch (err) {
     throw new Error(`cannot reach ${url}: ${(err as Error).message} (is the gateway running? set --url or AIRLOCK_URL)`)
   }
-  const json = await res.json().catch(() => ({}))
-  if (!res.ok) throw new Error(`${res.status} ${json?.error?.code ?? ''}: ${json?.error?.message ?? res.statusText}`)
-  return json
+  const json: unknown = await res.json().catch(() => ({}))
+  if (!res.ok) {
+    const { error } = json as { error?: { code?: string; message?: string } }
+    throw new Error(`${res.status} ${error?.code ?? ''}: ${error?.message ?? res.statusText}`)
+  }
+  return json as T
+}
+
+/** What the approver API answers (gateway/core/holds/api.ts), as far as the CLI reads it. */
+interface HoldRow {
+  id: string
+  state: string
+  risk: string
+  agent: { id: string }
+  groups: string[]
+  summary: string
+  expires_at: string
+}
+interface HoldView {
+  hold: Presentation
+  context_sha256: string
+  state: string
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -56,8 +76,8 @@ export async function holdsCommand(config: Config, args: string[], flags: Flags)
       const q = new URLSearchParams()
       q.set('state', typeof flags.state === 'string' ? flags.state : 'pending')
       if (typeof flags.group === 'string') q.set('group', flags.group)
-      const { holds } = await callApi(config, flags, `/holds?${q}`)
-      out(holds.length ? table(holds.map((h: any) => ({ ...h, agent: h.agent.id, groups: h.groups.join(',') })), ['id', 'state', 'risk', 'agent', 'groups', 'summary', 'expires_at']) : 'no holds')
+      const { holds } = await callApi<{ holds: HoldRow[] }>(config, flags, `/holds?${q}`)
+      out(holds.length ? table(holds.map((h) => ({ ...h, agent: h.agent.id, groups: h.groups.join(',') })), ['id', 'state', 'risk', 'agent', 'groups', 'summary', 'expires_at']) : 'no holds')
       return 0
     }
     case 'show':
@@ -66,9 +86,9 @@ export async function holdsCommand(config: Config, args: string[], flags: Flags)
     case 'approve':
     case 'deny': {
       // Viewing first records what this approver was shown, and its hash goes with the decision.
-      const view = await callApi(config, flags, `/holds/${need()}`)
+      const view = await callApi<HoldView>(config, flags, `/holds/${need()}`)
       out(`${view.hold.summary}\n  why: ${view.hold.reason}\n  agent: ${view.hold.agent.id} (owner ${view.hold.agent.owner}); intent: ${view.hold.intent ?? 'none given'}\n  ${view.hold.request.method} ${view.hold.request.url}`)
-      const result = await callApi(config, flags, `/holds/${id}/${verb}`, { comment: comment ?? null, context_sha256: view.context_sha256 })
+      const result = await callApi<{ hold: { state: string } }>(config, flags, `/holds/${id}/${verb}`, { comment: comment ?? null, context_sha256: view.context_sha256 })
       out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state}`)
       return 0
     }
@@ -80,7 +100,7 @@ export async function holdsCommand(config: Config, args: string[], flags: Flags)
 export async function reviewsCommand(config: Config, args: string[], flags: Flags): Promise<number> {
   const [verb, id] = args
   if (verb === 'list') {
-    const { reviews } = await callApi(config, flags, `/reviews?state=${typeof flags.state === 'string' ? flags.state : 'pending'}`)
+    const { reviews } = await callApi<{ reviews: Record<string, unknown>[] }>(config, flags, `/reviews?state=${typeof flags.state === 'string' ? flags.state : 'pending'}`)
     out(reviews.length ? table(reviews, ['id', 'rule', 'agent_id', 'upstream_status', 'summary']) : 'no review items')
     return 0
   }

@@ -100,7 +100,7 @@ describe('airlock holds (approver API)', () => {
     expect(JSON.parse(show.stdout).hold.request.body_preview).toContain('"cli": 1')
     const approve = await airlock(['holds', 'approve', id, '--comment', 'looks right', '--url', gw.url, '--config', configPath], env)
     expect(approve.code).toBe(0)
-    expect(approve.stdout).toMatch(/Hold one\n  why: test hold/)
+    expect(approve.stdout).toMatch(/Hold one\n {2}why: test hold/)
     expect(approve.stdout).toMatch(/approved: hold .* is now approved/)
     const noToken = await airlock(['holds', 'list', '--url', gw.url, '--config', configPath])
     expect(noToken.code).toBe(1)

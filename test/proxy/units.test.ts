@@ -1,7 +1,7 @@
 // The pure pieces of forward-proxy mode, table-driven: route selection by port, host, prefix and destination; the
 // CONNECT input; CONNECT target parsing; the config rules that keep proxy mode unambiguous.
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig } from '../../gateway/core/config/load.ts'
+import { type ConfigError, parseConfig } from '../../gateway/core/config/load.ts'
 import { configSchema, type ConfigInput } from '../../gateway/core/config/schema.ts'
 import { buildInput } from '../../gateway/core/pipeline/input.ts'
 import { Router, routeForHold, UNKNOWN_ROUTE } from '../../gateway/core/pipeline/route.ts'

@@ -155,7 +155,7 @@ export class HoldStore {
   #pending: Record<string, number> | undefined
 
   /** Moves a hold from one of `from` to `to`; false when another actor moved it first (compare-and-set). */
-  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string; denial?: Denial } = {}): boolean {
+  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string | undefined; denial?: Denial } = {}): boolean {
     this.#pending = undefined
     const changed = this.db.run(
       `UPDATE holds SET state = ?, updated_at = ?, decided_at = COALESCE(?, decided_at), error = COALESCE(?, error),
@@ -177,7 +177,7 @@ export class HoldStore {
     this.#pending = undefined
     return this.db.transaction(() => {
       const h = this.get(id)
-      if (!h || h.state !== 'pending') return false
+      if (h?.state !== 'pending') return false
       if (h.approvals.some((a) => a.approver === approval.approver)) return false
       this.db.run(
         `UPDATE holds SET approvals = ?, updated_at = ?, state = ?, decided_at = ? WHERE id = ? AND state = 'pending'`,

@@ -27,13 +27,13 @@ const MEMORY = { initial: 16, maximum: 4096 } // 1 MiB .. 256 MiB in 64 KiB page
 export async function loadWasmPolicy(artifacts: PolicyArtifacts): Promise<PolicyEvaluator> {
   // time.now_ns is pinned once per evaluation so every call in one decision sees the same instant (OPA semantics).
   let pinnedNs = 0
-  let policy
+  let policy: Awaited<ReturnType<typeof loadPolicy>>
   try {
     policy = await loadPolicy(artifacts.wasm, MEMORY, createHostBuiltins({ nowNs: () => pinnedNs }))
   } catch (err) {
     throw new AirlockError('AIRLOCK_POLICY_ERROR', `policy wasm failed to load: ${describeThrown(err)}`)
   }
-  if (!Object.prototype.hasOwnProperty.call(policy.entrypoints, ENTRYPOINT)) {
+  if (!Object.hasOwn(policy.entrypoints, ENTRYPOINT)) {
     throw new AirlockError(
       'AIRLOCK_POLICY_ERROR',
       `policy has no "${ENTRYPOINT}" entrypoint (has: ${Object.keys(policy.entrypoints).join(', ') || 'none'}); build it with -e ${ENTRYPOINT}`,

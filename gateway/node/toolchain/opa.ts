@@ -10,7 +10,7 @@ const toolsModule = join(repoRoot, 'tools/opa')
 
 function pinnedVersion(): string {
   const gomod = readFileSync(join(toolsModule, 'go.mod'), 'utf8')
-  const m = /github\.com\/open-policy-agent\/opa (v[\w.\-]+)/.exec(gomod)
+  const m = /github\.com\/open-policy-agent\/opa (v[\w.-]+)/.exec(gomod)
   if (!m?.[1]) throw new Error(`tools/opa/go.mod does not require github.com/open-policy-agent/opa`)
   return m[1]
 }

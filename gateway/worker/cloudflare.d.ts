@@ -71,7 +71,7 @@ interface DurableObjectError extends Error {
   remote?: boolean
 }
 
-// Written by the build step (gateway/worker/build.ts); declared so the code typechecks before a build. Where a file
+// Written by the build step (gateway/node/toolchain/worker-bundle.ts); declared so the code typechecks before a build. Where a file
 // exists, TypeScript reads its real type instead.
 declare module '*/config.json' {
   const config: unknown

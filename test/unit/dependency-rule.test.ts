@@ -45,9 +45,14 @@ describe('the dependency rule (biome.json)', () => {
     expect(found).toEqual([1, 2, 3, 4].map((line) => ({ file: 'gateway/core/holds/probe.ts', line, rule: 'lint/style/noRestrictedImports' })))
   })
 
-  it('lets the adapters import the runtime', () => {
+  it('lets the adapters import the runtime and the core', () => {
     const probe = "import { readFileSync } from 'node:fs'\nimport { AirlockError } from '../core/errors.ts'\nexport const all = [readFileSync, AirlockError]\n"
     expect(lint({ 'gateway/node/probe.ts': probe, 'gateway/worker/probe.ts': probe })).toEqual([])
+  })
+
+  it('refuses a Node adapter import in the Workers adapter (Node-only build steps live in gateway/node/toolchain)', () => {
+    const probe = "import { buildPolicy } from '../node/toolchain/build.ts'\nexport const all = [buildPolicy]\n"
+    expect(lint({ 'gateway/worker/probe.ts': probe })).toEqual([{ file: 'gateway/worker/probe.ts', line: 1, rule: 'lint/style/noRestrictedImports' }])
   })
 
   it('refuses explicit any in gateway/', () => {

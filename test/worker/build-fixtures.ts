@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { buildWorkerBundle } from '../../gateway/worker/build.ts'
+import { buildWorkerBundle } from '../../gateway/node/toolchain/worker-bundle.ts'
 import { policySource } from '../support/gateway.ts'
 import { config, RULES } from './fixtures.ts'
 

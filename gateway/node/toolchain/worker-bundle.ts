@@ -1,17 +1,18 @@
 // Build step for the Worker, run under Node before `wrangler dev`/`deploy` (wrangler.toml [build]) and before the
-// Workers tests; never bundled. It writes the whole bundle the entry imports into build/worker/, from one config:
+// Workers tests; never bundled. It uses the Node toolchain (the OPA compiler), so it lives here and not in the
+// Workers adapter, which imports nothing from gateway/node. It writes the whole bundle the entry imports into build/worker/, from one config:
 //   config.json   the config validated by the core's parseConfig (a bad file fails here, naming file:line, not in
 //                 production) as JSON, so the Worker runs no YAML parser or schema at start-up
 //   policy/       the config's policy.source compiled to wasm (policy.wasm, data.json, manifest.json)
 //
-//   node gateway/worker/build.ts [config.yaml]      default: $AIRLOCK_CONFIG, else config/airlock.yaml
+//   node gateway/node/toolchain/worker-bundle.ts [config.yaml]      default: $AIRLOCK_CONFIG, else config/airlock.yaml
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { parseConfig } from '../core/config/load.ts'
-import type { Config } from '../core/config/schema.ts'
-import { isIpLiteral } from '../core/private-address.ts'
-import { buildPolicy } from '../node/toolchain/build.ts'
-import { repoRoot } from '../node/toolchain/opa.ts'
+import { parseConfig } from '../../core/config/load.ts'
+import type { Config } from '../../core/config/schema.ts'
+import { isIpLiteral } from '../../core/private-address.ts'
+import { buildPolicy } from './build.ts'
+import { repoRoot } from './opa.ts'
 
 export const WORKER_BUILD_DIR = join(repoRoot, 'build/worker')
 

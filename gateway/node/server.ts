@@ -20,6 +20,7 @@ import { openSqlite } from './sqlite.ts'
 import { readCa } from './proxy/ca-store.ts'
 import { createForwardProxy } from './proxy/forward-proxy.ts'
 import { LeafCache } from './proxy/leaf-cache.ts'
+import { singleWrite } from './single-write.ts'
 
 export interface StartOptions {
   config: Config
@@ -110,11 +111,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const leaves = ca ? new LeafCache(ca) : undefined
   const proxy = createForwardProxy({ config, pipeline, app, logger, metrics, leaves })
   // An absolute-form request target (RFC 9112 §3.2.2) is a forward-proxy request; origin-form goes to the routes.
-  const dispatch = (request: Request, env: Env) => (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env))
+  const dispatch = async (request: Request, env: Env) =>
+    singleWrite(await (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env)))
 
   const listen = (port: number): Promise<ServerType> =>
     new Promise((resolve, reject) => {
-      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port }, () => resolve(s))
+      // noDelay (Node's default, stated): a proxy's small answers must not wait for the agent's ACK (Nagle).
+      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port, serverOptions: { noDelay: true } }, () => resolve(s))
       s.once('error', reject) // e.g. a route's port already in use
       s.on('connect', proxy.connect)
     })

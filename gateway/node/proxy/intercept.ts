@@ -4,6 +4,7 @@
 // CONNECT host: an inner Host header or SNI naming another host changes nothing (no domain fronting).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { TLSSocket } from 'node:tls'
+import { singleWrite } from '../single-write.ts'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Agent } from '../../core/pipeline/agents.ts'
@@ -35,10 +36,10 @@ export class Interceptor {
   constructor(leaves: LeafCache, logger: Logger, handle: InnerHandler) {
     this.#leaves = leaves
     this.#logger = logger
-    const listener = getRequestListener((request, env) => {
+    const listener = getRequestListener(async (request, env) => {
       const incoming = env.incoming as IncomingMessage
       const found = this.#connections.get(incoming.socket)!
-      return handle(request, found.conn, found.origin, incoming.url ?? '/')
+      return singleWrite(await handle(request, found.conn, found.origin, incoming.url ?? '/'))
     })
     // Never listens: connections are handed to it after CONNECT.
     this.#server = createServer({ keepAliveTimeout: 30_000 }, listener)

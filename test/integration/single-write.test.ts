@@ -93,7 +93,10 @@ it('leaves bodyless, unknown-length and large answers as they are, and keeps sta
   expect(await singleWrite(stream)).toBe(stream)
   const big = new Response(new Uint8Array(SINGLE_WRITE_MAX + 1), { headers: { 'content-length': String(SINGLE_WRITE_MAX + 1) } })
   expect(await singleWrite(big)).toBe(big)
-  const ok = new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('hi')), c.close()) }), {
+  const ok = new Response(new ReadableStream({ start(c) {
+      c.enqueue(new TextEncoder().encode('hi'))
+      c.close()
+    } }), {
     status: 201,
     headers: { 'content-length': '2', 'x-up': 'yes' },
   })

@@ -9,9 +9,12 @@ import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
 import { HoldStore } from '../core/holds/store.ts'
 import { openSqlite } from './sqlite.ts'
+import { terminalText } from '../core/escape.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
+/** Agent-controlled text (intent, URL, body, summaries quoting them) printed with escape sequences made visible. */
+const show = (s: string) => out(terminalText(s))
 
 function baseUrl(config: Config, flags: Flags): string {
   if (typeof flags.url === 'string') return flags.url.replace(/\/$/, '')
@@ -58,7 +61,7 @@ interface HoldView {
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')))
+  const cells = rows.map((r) => columns.map((c) => terminalText(String(r[c] ?? ''), { multiline: false })))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
   return [line(columns), ...cells.map(line)].join('\n')
@@ -81,13 +84,15 @@ export async function holdsCommand(config: Config, args: string[], flags: Flags)
       return 0
     }
     case 'show':
-      out(JSON.stringify(await callApi(config, flags, `/holds/${need()}`), null, 2))
+      show(JSON.stringify(await callApi(config, flags, `/holds/${need()}`), null, 2))
       return 0
     case 'approve':
     case 'deny': {
       // Viewing first records what this approver was shown, and its hash goes with the decision.
       const view = await callApi<HoldView>(config, flags, `/holds/${need()}`)
-      out(`${view.hold.summary}\n  why: ${view.hold.reason}\n  agent: ${view.hold.agent.id} (owner ${view.hold.agent.owner}); intent: ${view.hold.intent ?? 'none given'}\n  ${view.hold.request.method} ${view.hold.request.url}`)
+      const one = (v: unknown) => terminalText(String(v), { multiline: false })
+      const h = view.hold
+      out(`${one(h.summary)}\n  why: ${one(h.reason)}\n  agent: ${one(h.agent.id)} (owner ${one(h.agent.owner)}); intent: ${one(h.intent ?? 'none given')}\n  ${one(h.request.method)} ${one(h.request.url)}`)
       const result = await callApi<{ hold: { state: string } }>(config, flags, `/holds/${id}/${verb}`, { comment: comment ?? null, context_sha256: view.context_sha256 })
       out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state}`)
       return 0

@@ -3,7 +3,7 @@
 import { describeThrown } from '../errors.ts'
 import { redactUrl } from '../redact.ts'
 import type { HoldServiceDeps } from './service.ts'
-import { MAX_ATTEMPTS, retryDelayMs, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
+import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
 
 export class Notifier {
   readonly #deps: HoldServiceDeps
@@ -69,14 +69,17 @@ export class Notifier {
         failed(null, `signing secret ${hook.secret_env} is not set; not sent unsigned`)
         continue
       }
-      const body = hook.format === 'slack' ? JSON.stringify(slackMessage(JSON.parse(d.payload) as EventPayload)) : d.payload
+      const event = JSON.parse(d.payload) as EventPayload
+      // The id is in the signed body in both formats (a JSON event's `id`, a Slack message's last context line) and
+      // the same on every retry: receivers de-duplicate on it, since a replay inside the timestamp tolerance verifies.
+      const body = hook.format === 'slack' ? JSON.stringify(slackMessage(event)) : d.payload
       try {
         const signature = await signPayload(secret, body, Math.floor(clock.now() / 1000))
         const res = await this.#deps.webhookFetch(
           hook.url,
           // redirect 'manual': a redirect is never followed (its target was never checked against the SSRF guard or
           // configured by anyone); a 3xx is the receiver's answer and a failed delivery.
-          { method: 'POST', headers: { 'content-type': 'application/json', 'airlock-signature': signature, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
+          { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature, [EVENT_ID_HEADER]: event.id, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
           hook.allow_private,
         )
         await res.body?.cancel()

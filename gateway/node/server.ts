@@ -91,7 +91,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   type Env = { incoming: IncomingMessage }
   const deps = {
-    holds: await createHoldGate(holds, config, secrets, logger),
+    holds: await createHoldGate(holds, config, secrets, logger, {
+      clientAddress: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.remoteAddress,
+    }),
     config,
     policy,
     upstream,

@@ -104,7 +104,9 @@ export function defineHoldsObject(bundle: { config: Config }) {
           // not have reached the upstream, so it becomes outcome_unknown for a person, never re-sent.
           this.#service.recover()
           const app = new Hono()
-          ;(await createHoldGate(this.#service, config, secrets, logger)).mount(app)
+          ;// Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
+          const clientAddress = (req: Request) => req.headers.get('cf-connecting-ip') ?? undefined
+          ;(await createHoldGate(this.#service, config, secrets, logger, { clientAddress })).mount(app)
           this.#api = app
           await this.#arm()
         } catch (err) {

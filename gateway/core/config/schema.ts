@@ -115,6 +115,12 @@ const webhookSchema = z
 export const approverGroupSchema = z
   .object({
     max_pending: z.number().int().positive().default(50).describe('cap on pending holds; past it new holds are refused'),
+    min_dwell_s: z
+      .number()
+      .min(0)
+      .max(600)
+      .default(5)
+      .describe('console: seconds a high or critical hold must have been open before its approve button works'),
     webhooks: z.array(webhookSchema).default([]),
   })
   .strict()
@@ -227,6 +233,22 @@ export const configSchema = z
       .prefault({}),
     agents: z.array(agentSchema).default([]),
     routes: z.array(routeSchema).default([]),
+    console: z
+      .object({
+        enabled: z.boolean().default(true).describe('serve the approver console at /_airlock/console'),
+        session_ttl_s: z.number().int().positive().max(7 * 86_400).default(8 * 3600).describe('how long a console sign-in lasts'),
+        session_secret_env: envName
+          .optional()
+          .describe('environment variable with the key that signs console sessions; unset: a random key per process (a restart signs everyone out)'),
+        identity_header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/)
+          .optional()
+          .describe('SSO seam, off by default: a header set by a trusted reverse proxy naming the approver (id or email)'),
+        max_sign_in_failures: z.number().int().positive().default(5).describe('wrong tokens per client address per 10 minutes before sign-in is refused'),
+      })
+      .strict()
+      .prefault({}),
     approver_groups: z.record(name, approverGroupSchema).default({}),
     approvers: z.array(approverSchema).default([]),
   })

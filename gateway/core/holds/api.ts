@@ -12,12 +12,18 @@ import type { Secrets, Logger } from '../ports.ts'
 import type { HoldGate } from './gate.ts'
 import { isTerminal, type HoldService } from './service.ts'
 import type { HoldState, Review } from './types.ts'
+import { mountConsole } from '../console/mount.ts'
 
 const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
 type ReviewState = Review['state']
 const REVIEW_STATES: ReviewState[] = ['pending', 'ok', 'flagged']
 
-export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger): Promise<HoldGate> {
+export interface HoldGateOptions {
+  /** The client's address as the runtime sees it (console sign-in rate limiting). */
+  clientAddress?: ((req: Request, env: unknown) => string | undefined) | undefined
+}
+
+export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger, opts: HoldGateOptions = {}): Promise<HoldGate> {
   const warn = (what: string) => (_: unknown, env: string) => logger.warn({ event: 'config' }, `${what}: environment variable ${env} is not set`)
   const approvers = await KeyRing.create(config.approvers, (a) => ({ env: a.token_env, sha256: a.token_sha256 }), secrets, warn('approver token'))
   // The pipeline already warned about agents whose key is unset.
@@ -65,6 +71,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       return service.review(req, status)
     },
     mount(app: Hono) {
+      if (config.console.enabled) mountConsole(app, { service, config, secrets, logger, approvers, agents, clientAddress: opts.clientAddress })
       app.get(
         '/_airlock/holds/:id',
         handle(async (c) => {

@@ -1,0 +1,168 @@
+// One hold: everything the decision needs on one screen. What the agent proposes (the request exactly as it will be
+// sent, credentials redacted), why the policy held it, the agent's own claim of intent (marked as a claim), how it
+// compares with earlier holds of the rule, what the agent did recently, and the decision form. The form posts the
+// context_sha256 of the presentation rendered here, so the audit records what the approver was shown.
+import { html } from 'hono/html'
+import type { Presentation } from '../holds/presentation.ts'
+import type { Hold } from '../holds/types.ts'
+import { shellFor, type Seat } from './context.ts'
+import { dwellLeft, dwellMs } from './dwell.ts'
+import { BASE, duration, isoTime, page, riskBadge, stateBadge, type Html } from './layout.ts'
+import { compare } from './similar.ts'
+import { mayDecide, readableHolds } from './access.ts'
+import { timeline } from './audit-page.ts'
+
+export interface HoldPageInput {
+  seat: Seat
+  hold: Hold
+  presentation: Presentation
+  contextSha256: string
+  notice?: { kind: 'error' | 'ok'; text: string } | undefined
+  comment?: string | undefined
+}
+
+const ACTIVITY = 10
+
+export function holdPage(input: HoldPageInput): Html {
+  const { seat, hold, presentation: p } = input
+  return page(
+    shellFor(seat, p.summary, 'queue', input.notice),
+    html`<p><a href="${BASE}">← Back to the queue</a></p>
+<div class="grid">
+  <div>
+    ${why(p)}
+    ${request(p)}
+    ${similar(seat, hold)}
+  </div>
+  <div>
+    ${decision(input)}
+    ${agent(seat, hold)}
+    ${activity(seat, hold)}
+    <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>${timeline(seat.service.auditRecords(seat.approver).filter((r) => r.hold_id === hold.id))}</section>
+  </div>
+</div>`,
+  )
+}
+
+function why(p: Presentation): Html {
+  return html`<section class="card" aria-labelledby="why"><h2 id="why">Why it is held</h2>
+  <dl class="facts">
+    <dt>Policy's reason</dt><dd>${p.reason}</dd>
+    <dt>Rule</dt><dd><code>${p.rule}</code></dd>
+    <dt>Risk</dt><dd>${riskBadge(p.risk)}</dd>
+    <dt>Policy revision</dt><dd><code>${p.policy_revision}</code></dd>
+  </dl>
+  <h3>The agent's stated intent</h3>
+  <p class="claim"><span class="hint">The agent's own claim, not verified by Airlock:</span><br>${p.intent ?? 'The agent gave no intent.'}</p>
+</section>`
+}
+
+function request(p: Presentation): Html {
+  const r = p.request
+  return html`<section class="card" aria-labelledby="req"><h2 id="req">The request as it will be sent</h2>
+  <p><code>${r.method} ${r.url}</code></p>
+  <table><caption class="hint">Headers (credentials redacted; Airlock adds the route's credential when it sends)</caption>
+    <tbody>${Object.entries(r.headers).map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${v}</code></td></tr>`)}</tbody></table>
+  <h3>Body</h3>
+  ${r.body_preview === null ? html`<p>No body.</p>` : html`<pre aria-label="Request body">${r.body_preview}</pre>`}
+  ${r.body_truncated ? html`<p class="notice error">Truncated: only the start of the ${r.body_size}-byte body is shown; the whole body is sent.</p>` : ''}
+  <dl class="facts"><dt>Body size</dt><dd>${r.body_size} bytes</dd><dt>Body SHA-256</dt><dd><code>${r.body_sha256}</code></dd></dl>
+</section>`
+}
+
+function similar(seat: Seat, hold: Hold): Html {
+  const c = compare(hold, readableHolds(seat.service, seat.approver, { limit: 500 }).filter((h) => h.decision.rule === hold.decision.rule))
+  return html`<section class="card" aria-labelledby="sim"><h2 id="sim">Compared with earlier holds of this rule</h2>
+  ${c.considered === 0
+    ? html`<p>This is the first hold of rule <code>${hold.decision.rule}</code>: nothing to compare with.</p>`
+    : html`${c.unusual.length
+        ? html`<ul class="unusual">${c.unusual.map((u) => html`<li class="diff-unusual">${u}</li>`)}</ul>`
+        : html`<p>Nothing here lies outside what was approved before (${c.approvedCount} of the last ${c.considered} were approved).</p>`}
+      <table><caption class="hint">The most similar earlier holds (same agent first) and what differs from this one</caption>
+      <thead><tr><th scope="col">When</th><th scope="col">Agent</th><th scope="col">Outcome</th><th scope="col">Differences (then → now)</th></tr></thead>
+      <tbody>${c.similar.map(
+        (s) => html`<tr${s.hold.state === 'denied' ? html` class="denial"` : ''}>
+        <td><a href="${BASE}/holds/${s.hold.id}">${isoTime(s.hold.created_at)}</a></td>
+        <td>${s.hold.agent.id}</td><td>${stateBadge(s.hold.state)}</td>
+        <td>${s.changes.length === 0 ? 'identical fields' : html`<ul>${s.changes.slice(0, 8).map((d) => html`<li><code>${d.field}</code>: ${d.was} → ${d.now}</li>`)}</ul>`}</td>
+      </tr>`,
+      )}</tbody></table>`}
+</section>`
+}
+
+function decision(input: HoldPageInput): Html {
+  const { seat, hold, presentation: p } = input
+  const approvals = hold.approvals
+  const left = dwellLeft(hold, seat.config, seat.approver.id, seat.now)
+  const owner = seat.approver.id === hold.agent.owner || seat.approver.email?.toLowerCase() === hold.agent.owner.toLowerCase()
+  const already = approvals.some((a) => a.approver === seat.approver.id)
+  return html`<section class="card" aria-labelledby="dec"><h2 id="dec">Decision</h2>
+  <dl class="facts">
+    <dt>State</dt><dd>${stateBadge(hold.state)}</dd>
+    <dt>Approvals</dt><dd>${approvals.length} of ${p.approvals_required} required${approvals.length ? html`: ${approvals.map((a, i) => html`${i ? ', ' : ''}${a.approver} (${isoTime(a.at)}${a.comment ? html`, “${a.comment}”` : ''})`)}` : ''}</dd>
+    <dt>Asked of</dt><dd>${p.approvers.join(', ')}</dd>
+    <dt>Time left</dt><dd>${hold.state === 'pending' ? duration(hold.expires_at - seat.now) : '—'} (expires ${isoTime(hold.expires_at)})</dd>
+    ${hold.denial ? html`<dt>Denied by</dt><dd>${hold.denial.approver ?? 'system'}${hold.denial.comment ? html`: “${hold.denial.comment}”` : ''}</dd>` : ''}
+    ${hold.response ? html`<dt>Upstream answered</dt><dd>${hold.response.status}</dd>` : ''}
+    ${hold.error ? html`<dt>Error</dt><dd>${hold.error}</dd>` : ''}
+  </dl>
+  ${!mayDecide(hold.groups, seat.approver)
+    ? html`<p>You may read this hold (auditor) but not decide it: it is asked of ${hold.groups.join(', ')}.</p>`
+    : hold.state !== 'pending'
+    ? html`<p>This hold is ${hold.state.replace('_', ' ')}; there is nothing left to decide.</p>`
+    : html`<form class="decide" method="post" action="${BASE}/holds/${hold.id}/decide">
+    <input type="hidden" name="csrf" value="${seat.csrf}">
+    <input type="hidden" name="context_sha256" value="${input.contextSha256}">
+    <label for="comment">Comment${p.require_comment ? ' (required to approve)' : ' (optional; recorded in the audit)'}</label>
+    <textarea id="comment" name="comment" aria-describedby="comment-hint">${input.comment ?? ''}</textarea>
+    <p id="comment-hint" class="hint">Say why it is right (or wrong) to send this. The agent receives a denial's comment.</p>
+    <div class="buttons">
+      ${owner
+        ? html`<p class="hint">You own the agent ${hold.agent.id}: someone else must approve its requests. You may deny.</p>`
+        : already
+          ? html`<p class="hint">You have approved; it needs ${p.approvals_required} different approvers.</p>`
+          : html`<button type="submit" name="verb" value="approve" class="approve" aria-describedby="approve-hint"${left > 0 ? html` disabled data-dwell-ms="${left}"` : ''}>Approve and send</button>`}
+      <button type="submit" name="verb" value="deny" class="deny">Deny</button>
+    </div>
+    ${!owner && !already
+      ? html`<p id="approve-hint" class="hint">${left > 0
+          ? `High-risk hold: approve is available ${Math.ceil(left / 1000)} s after you opened it (minimum review time ${dwellMs(hold, seat.config) / 1000} s). Reload the page if scripts are off.`
+          : p.require_comment ? 'The policy asks for a comment before approval.' : 'Approving sends the request above exactly as shown.'}</p>`
+      : ''}
+  </form>`}
+</section>`
+}
+
+function agent(seat: Seat, hold: Hold): Html {
+  const labels = seat.config.agents.find((a) => a.id === hold.agent.id)?.labels ?? {}
+  return html`<section class="card" aria-labelledby="ag"><h2 id="ag">Agent</h2>
+  <dl class="facts"><dt>Agent</dt><dd>${hold.agent.id}</dd><dt>Owner</dt><dd>${hold.agent.owner}</dd>
+  <dt>Labels</dt><dd>${Object.entries(labels).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}${Object.keys(labels).length ? '' : 'none'}</dd></dl>
+</section>`
+}
+
+/** The agent's recent activity that Airlock keeps: its holds (denials highlighted) and its sampled reviews. */
+function activity(seat: Seat, hold: Hold): Html {
+  const holds = readableHolds(seat.service, seat.approver, { limit: 500 })
+    .filter((h) => h.agent.id === hold.agent.id && h.id !== hold.id)
+    .slice(0, ACTIVITY)
+  const reviews = seat.service
+    .reviewItems(seat.approver)
+    .filter((r) => r.agent_id === hold.agent.id)
+    .slice(-ACTIVITY)
+    .reverse()
+  return html`<section class="card" aria-labelledby="act"><h2 id="act">The agent's recent activity</h2>
+  ${holds.length === 0 && reviews.length === 0 ? html`<p>No earlier holds or sampled requests from ${hold.agent.id}.</p>` : ''}
+  ${holds.length
+    ? html`<table><caption class="hint">Its last ${holds.length} held request(s)</caption>
+    <thead><tr><th scope="col">When</th><th scope="col">Summary</th><th scope="col">Outcome</th></tr></thead>
+    <tbody>${holds.map((h) => html`<tr${h.state === 'denied' ? html` class="denial"` : ''}><td>${isoTime(h.created_at)}</td><td><a href="${BASE}/holds/${h.id}">${h.decision.summary}</a></td><td>${stateBadge(h.state)}${h.denial?.comment ? html` “${h.denial.comment}”` : ''}</td></tr>`)}</tbody></table>`
+    : ''}
+  ${reviews.length
+    ? html`<table><caption class="hint">Its sampled requests (sent, then reviewed)</caption>
+    <thead><tr><th scope="col">When</th><th scope="col">Summary</th><th scope="col">Upstream</th><th scope="col">Review</th></tr></thead>
+    <tbody>${reviews.map((r) => html`<tr${r.state === 'flagged' ? html` class="denial"` : ''}><td>${isoTime(r.created_at)}</td><td>${r.summary}</td><td>${r.upstream_status}</td><td>${r.state}</td></tr>`)}</tbody></table>`
+    : ''}
+  <p class="hint">Allowed and denied requests are in the gateway's decision log, not here.</p>
+</section>`
+}

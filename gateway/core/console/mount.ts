@@ -53,7 +53,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
   const address = (c: Context) => deps.clientAddress?.(c.req.raw, c.env) ?? 'unknown'
   const byId = (id: string) => config.approvers.find((a) => a.id === id)
 
-  const send = async (c: Context, body: Html, status = 200, cookies: string[] = []) => {
+  const send = async (_c: Context, body: Html, status = 200, cookies: string[] = []) => {
     const headers = new Headers({ ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' })
     for (const k of cookies) headers.append('set-cookie', k)
     return new Response(String(await body), { status, headers })
@@ -225,5 +225,6 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
 
 /** Only a path inside the console: never an absolute URL (an open redirect). */
 function safeNext(next: string | undefined): string | undefined {
-  return next && next.startsWith(`${BASE}`) && !next.startsWith('//') && !/[\\\r\n]/.test(next) ? next : undefined
+  if (next === undefined || /[\\\r\n]/.test(next)) return undefined
+  return next === BASE || next.startsWith(`${BASE}/`) ? next : undefined
 }

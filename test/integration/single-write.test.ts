@@ -10,13 +10,15 @@ import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 let upstream: TestUpstream
 let gw: TestGateway
 const small = JSON.stringify({ pad: 'x'.repeat(1000) })
+/** The chunked upstream sends its second part only once the agent has read the first: streaming, not buffering. */
+let firstSeen: () => void = () => {}
 
 beforeAll(async () => {
   upstream = await startUpstream(async (req, res) => {
     if (req.url === '/chunked') {
       res.writeHead(200, { 'content-type': 'text/plain' })
       res.write('first,')
-      await new Promise((r) => setTimeout(r, 30))
+      await new Promise<void>((r) => (firstSeen = r))
       res.end('second')
       return
     }
@@ -81,6 +83,7 @@ it('still streams an answer of unknown length as it arrives', async () => {
   const reader = res.body!.getReader()
   const { value } = await reader.read()
   expect(new TextDecoder().decode(value)).toBe('first,')
+  firstSeen()
   let rest = ''
   for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
   expect(rest).toBe('second')

@@ -18,6 +18,10 @@ const { positionals, values } = parseArgs({
     comment: { type: 'string' },
     json: { type: 'boolean' },
     force: { type: 'boolean' },
+    policy: { type: 'string' },
+    'holds-db': { type: 'string' },
+    markdown: { type: 'string' },
+    'fail-on': { type: 'string' },
   },
 })
 

@@ -12,6 +12,7 @@ import { startGateway } from './server.ts'
 import { buildPolicy, testPolicy } from './toolchain/build.ts'
 import { caPaths, initCa } from './proxy/ca-store.ts'
 import { auditVerifyCommand, holdsCommand, reportCommand, reviewsCommand } from './cli-holds.ts'
+import { replayCommand } from './cli-replay.ts'
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -23,6 +24,8 @@ const USAGE = `usage: airlock <command> [--config airlock.yaml]
   policy build                  compile policies/ to build/policy (wasm) with the pinned OPA
   policy test                   run the Rego unit tests (opa test)
   policy eval --input req.json  evaluate one policy input through the gateway's code path
+  policy replay LOG… [--source DIR | --policy BUILD] [--holds-db F] [--json] [--markdown F] [--fail-on T,…]
+                                what a candidate policy would change over recorded decisions (docs/policy.md)
   ca init [--force]             create the TLS interception CA in <data_dir>/ca (key mode 0600)
   ca cert                       print the CA certificate (PEM) for clients to trust
   holds list [--state S] [--group G]     pending holds (approver API; AIRLOCK_APPROVER_TOKEN, --url)
@@ -91,6 +94,7 @@ export async function cli(args: string[], flags: Flags): Promise<number> {
     case 'audit verify':
       return auditVerifyCommand(readConfigFile(configPath))
     default:
+      if (command === 'policy' && sub === 'replay') return replayCommand(readConfigFile(configPath), args.slice(2), flags)
       if (command === 'holds') return holdsCommand(readConfigFile(configPath), args.slice(1), flags)
       if (command === 'reviews') return reviewsCommand(readConfigFile(configPath), args.slice(1), flags)
       process.stderr.write(`airlock: unknown command "${args.join(' ')}"\n\n${USAGE}\n`)

@@ -48,6 +48,7 @@ export interface TrafficSummary {
   /** 1 - holds created / requests sent (first attempts): how many of the agents' requests reached a person. */
   share_of_requests_without_a_person: number
   holds_created: number
+  holds_by_group: Record<string, number>
   holds_per_day: Record<string, number>
   human_decisions: { approved: number; denied: number; expired: number; pending: number }
   approvers: Record<string, { approved: number; denied: number }>
@@ -109,11 +110,15 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   mkdirSync(opts.outDir, { recursive: true })
   const logPath = join(opts.outDir, 'decisions.jsonl')
   const dataDir = join(opts.outDir, 'data')
+  // One random stream per concern, so a different policy (more holds, other retries) sends the same requests at the
+  // same times: replay's prediction can then be compared with a real run of the candidate.
+  const arrivals = prng(opts.seed ^ 0xa441)
+  const flakiness = prng(opts.seed ^ 0xf1a4)
   const r = prng(opts.seed ^ 0x5eed)
   // The upstream fails now and then (a 503 or a 429), which makes agents retry: seeded, like everything else.
   const upstream: TestUpstream = await startUpstream((req, res) => {
-    const flaky = r() < 0.01
-    res.writeHead(flaky ? pick503(r) : 200, { 'content-type': 'application/json' })
+    const flaky = flakiness() < 0.01
+    res.writeHead(flaky ? pick503(flakiness) : 200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ ok: !flaky, method: req.method, url: req.url }))
   })
   let now = opts.startMs ?? Date.UTC(2026, 10, 2, 0, 0, 0)
@@ -121,7 +126,8 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   const dest = pino.destination({ dest: logPath, sync: false, minLength: 8 * 1024, mkdir: true })
   const logger = createLogger('info', dest)
   const config = trafficConfig(upstream.url, resolve(opts.policyDir), dataDir, opts.maxPending)
-  const gw = await startGateway({ config, logger, clock, secrets: (n) => trafficSecrets[n], port: 0, shutdownGraceMs: 100, tickMs: 3_600_000, random: r })
+  const sampling = prng(opts.seed ^ 0x5a3b)
+  const gw = await startGateway({ config, logger, clock, secrets: (n) => trafficSecrets[n], port: 0, shutdownGraceMs: 100, tickMs: 3_600_000, random: sampling })
   const revision = gw.policy.current()?.revision ?? ''
   const byKind: Record<string, number> = {}
   const queue: PendingDecision[] = []
@@ -165,8 +171,10 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   }
 
   let i = 0
+  let arrival = now
   for (const t of trafficMix(opts.seed, opts.requests)) {
-    now += Math.max(1, Math.round(-Math.log(1 - r()) * gap))
+    arrival += Math.max(1, Math.round(-Math.log(1 - arrivals()) * gap))
+    now = Math.max(now, arrival)
     await decideDue()
     byKind[t.kind] = (byKind[t.kind] ?? 0) + 1
     const first = await send(t)
@@ -248,6 +256,7 @@ async function summarise(
     share_decided_by_policy_alone: decisions ? Math.round((alone / decisions) * 10000) / 10000 : 0,
     share_of_requests_without_a_person: Math.round((1 - holds.length / opts.requests) * 10000) / 10000,
     holds_created: holds.length,
+    holds_by_group: perGroup,
     holds_per_day: Object.fromEntries(Object.entries(perGroup).map(([g, n]) => [g, Math.round((n / opts.days) * 10) / 10])),
     human_decisions: human,
     approvers,

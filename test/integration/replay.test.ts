@@ -137,7 +137,10 @@ describe('policy replay', () => {
 async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; out: string }> {
   const write = process.stdout.write
   let out = ''
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write
+  process.stdout.write = ((chunk: string) => {
+    out += chunk
+    return true
+  }) as typeof process.stdout.write
   try {
     return { result: await fn(), out }
   } finally {
@@ -148,7 +151,10 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; out:
 async function captureStderr<T>(fn: () => Promise<T>): Promise<{ result: T; err: string }> {
   const write = process.stderr.write
   let err = ''
-  process.stderr.write = ((chunk: string) => ((err += chunk), true)) as typeof process.stderr.write
+  process.stderr.write = ((chunk: string) => {
+    err += chunk
+    return true
+  }) as typeof process.stderr.write
   try {
     return { result: await fn(), err }
   } finally {

@@ -78,7 +78,7 @@ const AGENTS: Record<string, [number, Maker][]> = {
     [250, (r) => ({ kind: 'slack post internal', method: 'POST', path: '/slack/api/chat.postMessage', headers: JSONH, body: JSON.stringify({ channel: pick(r, internal), text: `Ticket ${id(r, 't')} resolved` }) })],
     [170, (r) => ({ kind: 'slack post external', method: 'POST', path: '/slack/api/chat.postMessage', headers: JSONH, body: JSON.stringify({ channel: pick(r, external), text: `Hi! Your ticket ${id(r, 't')} is fixed.` }) })],
     [130, (r) => ({ kind: 'mail send', method: 'POST', path: '/mail/v3/mail/send', headers: JSONH, body: JSON.stringify({ subject: `Re: ticket ${id(r, 't')}`, personalizations: [{ to: [{ email: `${id(r, 'c')}@example.com` }] }] }) })],
-    [25, (r) => ({ kind: 'mail read', method: 'GET', path: '/mail/v3/templates', headers: {} })],
+    [25, () => ({ kind: 'mail read', method: 'GET', path: '/mail/v3/templates', headers: {} })],
     [5, (r) => ({ kind: 'slack mass mention', method: 'POST', path: '/slack/api/chat.postMessage', headers: JSONH, body: JSON.stringify({ channel: pick(r, internal), text: `<!channel> incident ${id(r, 'inc')} is resolved` }), retries: 1 })],
     [2, (r) => ({ kind: 'mail mass send', method: 'POST', path: '/mail/v3/mail/send', headers: JSONH, body: JSON.stringify({ subject: 'Release notes', personalizations: [{ to: Array.from({ length: 12 + Math.floor(r() * 40) }, (_, i) => ({ email: `c${i}@example.com` })) }] }) })],
     // Mistakes: a Slack method no rule allows, a method-override header.

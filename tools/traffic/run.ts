@@ -146,7 +146,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
     while (queue.length && queue[0]!.at <= now) {
       const { holdId } = queue.shift()!
       const hold = gw.holds.store.get(holdId)
-      if (!hold || hold.state !== 'pending') continue
+      if (hold?.state !== 'pending') continue
       const approver = APPROVERS.find((a) => a.groups.some((g) => hold.groups.includes(g)))!
       const token = trafficSecrets[approver.token_env]!
       const api = (path: string, body?: object) =>

@@ -13,6 +13,14 @@ export const errorStatus = {
   AIRLOCK_PROXY_BAD_TARGET: 400,
   AIRLOCK_BODY_TOO_LARGE: 413,
   AIRLOCK_BODY_MALFORMED: 400,
+  /** The body stopped arriving: the agent hung up or was cut off as too slow (RFC 9110 §15.5.9). */
+  AIRLOCK_BODY_INCOMPLETE: 408,
+  /** The agent's request rate (token bucket) is used up; Retry-After says when a token is back. */
+  AIRLOCK_RATE_LIMITED: 429,
+  /** The agent already has its limit of requests in progress. */
+  AIRLOCK_TOO_MANY_IN_FLIGHT: 429,
+  /** The gateway-wide budget for buffered request bodies is full; the body was not read. */
+  AIRLOCK_OVERLOADED: 503,
   AIRLOCK_DENIED: 403,
   AIRLOCK_POLICY_NOT_LOADED: 503,
   AIRLOCK_POLICY_UNDEFINED: 500,
@@ -90,6 +98,9 @@ export function errorResponse(err: AirlockError, decisionId?: string, headers: H
   h.set('airlock-error-code', err.code)
   // RFC 9110 §11.7.1: a 407 names the scheme the proxy accepts (Basic "agent:key", or Bearer).
   if (err.status === 407) h.set('proxy-authenticate', 'Basic realm="airlock"')
+  // RFC 9110 §10.2.3 / RFC 6585 §4: a 429 or 503 says when to come back, in whole seconds.
+  const retryAfter = err.details.retry_after_s
+  if (typeof retryAfter === 'number' && !h.has('retry-after')) h.set('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
   return new Response(JSON.stringify(body, null, 2) + '\n', { status: err.status, headers: h })
 }
 

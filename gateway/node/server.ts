@@ -116,10 +116,22 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const dispatch = async (request: Request, env: Env) =>
     singleWrite(await (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env)))
 
+  // Slow clients (slowloris, stalled uploads) hold a socket and, for a body, buffered bytes: Node answers 408 and
+  // closes the connection when the headers (headersTimeout) or the whole request (requestTimeout) take too long. A
+  // request that has arrived in full is no longer timed, so a held request may wait for its approval.
+  const { header_timeout_ms, body_timeout_ms } = config.limits
+  const serverOptions = {
+    headersTimeout: header_timeout_ms,
+    requestTimeout: body_timeout_ms,
+    // How often Node checks those timeouts (default 30 s, which would stretch short timeouts by up to that much).
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(header_timeout_ms / 2)),
+  }
   const listen = (port: number): Promise<ServerType> =>
     new Promise((resolve, reject) => {
       // noDelay (Node's default, stated): a proxy's small answers must not wait for the agent's ACK (Nagle).
-      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port, serverOptions: { noDelay: true } }, () => resolve(s))
+      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port, serverOptions: { ...serverOptions, noDelay: true } }, () => resolve(s))
+      // Past it, new connections are closed on accept (net.Server#maxConnections); tunnels count until they close.
+      Object.assign(s, { maxConnections: config.limits.max_connections })
       s.once('error', reject) // e.g. a route's port already in use
       s.on('connect', proxy.connect)
     })

@@ -19,7 +19,16 @@ describe('parseConfig', () => {
   it('applies every default from one place', () => {
     const c = parseConfig('{}', 'a.yaml')
     expect(c.server).toEqual({ host: '127.0.0.1', port: 8080 })
-    expect(c.limits).toEqual({ max_body_bytes: 1048576, upstream_timeout_ms: 30000, connect_timeout_ms: 10000 })
+    expect(c.limits).toEqual({
+      max_body_bytes: 1048576,
+      upstream_timeout_ms: 30000,
+      connect_timeout_ms: 10000,
+      max_buffered_body_bytes: 64 * 1024 * 1024,
+      max_connections: 1024,
+      header_timeout_ms: 15000,
+      body_timeout_ms: 60000,
+      per_agent: { max_in_flight: 128 },
+    })
     expect(c.holds.wait_s).toBe(25)
     expect(c.review.sample_rate).toBe(0.1)
   })

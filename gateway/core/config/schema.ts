@@ -19,11 +19,35 @@ const keyRef = {
 const oneKey = (v: { key_env?: string | undefined; key_sha256?: string | undefined }) =>
   (v.key_env === undefined) !== (v.key_sha256 === undefined)
 
+/** Per-agent resource limits (docs/operations.md, sizing): limits.per_agent for every agent, agents[].limits to override. */
+export const agentLimitsSchema = z
+  .object({
+    max_in_flight: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('requests of one agent being handled at once (a held request waiting for approval counts); past it 429'),
+    rate_per_minute: z
+      .number()
+      .positive()
+      .optional()
+      .describe('sustained requests per minute (token bucket); past it 429 with Retry-After. Unset: no rate limit'),
+    burst: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('requests allowed at once after a quiet spell (bucket size); default 10 seconds of rate_per_minute, at least 1'),
+  })
+  .strict()
+
 export const agentSchema = z
   .object({
     id: name.describe('stable agent id, shown to policies as input.agent.id'),
     owner: z.string().min(1).describe('the accountable person, e.g. an e-mail address'),
     labels: z.record(z.string(), z.string()).default({}),
+    limits: agentLimitsSchema.optional().describe('this agent\'s limits; unset fields come from limits.per_agent'),
     ...keyRef,
   })
   .strict()
@@ -175,8 +199,40 @@ export const configSchema = z
         max_body_bytes: z.number().int().positive().default(1024 * 1024),
         upstream_timeout_ms: z.number().int().positive().default(30_000),
         connect_timeout_ms: z.number().int().positive().default(10_000),
+        max_buffered_body_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024)
+          .describe('request-body bytes buffered at once, across every request; past it 503 with Retry-After (nothing is read or forwarded)'),
+        max_connections: z
+          .number()
+          .int()
+          .positive()
+          .default(1024)
+          .describe('Node: open client connections per listener (tunnels included); past it new connections are closed at once'),
+        header_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(15_000)
+          .describe('Node: time a client has to send a request\'s headers; then 408 and the connection is closed'),
+        body_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(60_000)
+          .describe('Node: time a client has to send a whole request (headers and body); then 408 and the connection is closed'),
+        per_agent: agentLimitsSchema
+          .extend({ max_in_flight: z.number().int().positive().default(128).describe('see agents[].limits.max_in_flight') })
+          .prefault({})
+          .describe('defaults for every agent (agents[].limits overrides field by field)'),
       })
       .strict()
+      .refine((l) => l.header_timeout_ms <= l.body_timeout_ms, {
+        message: 'header_timeout_ms must not exceed body_timeout_ms (the body timeout covers the headers too)',
+        path: ['header_timeout_ms'],
+      })
       .prefault({}),
     log: z
       .object({

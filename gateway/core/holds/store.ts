@@ -126,7 +126,10 @@ export class HoldStore {
   list(filter: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number } = {}): Hold[] {
     const where: string[] = []
     const params: SqlValue[] = []
-    const and = (clause: string, param: SqlValue) => (where.push(clause), params.push(param))
+    const and = (clause: string, param: SqlValue) => {
+      where.push(clause)
+      params.push(param)
+    }
     if (filter.state) and('state = ?', filter.state)
     if (filter.group) and(`EXISTS (SELECT 1 FROM json_each(holds.groups) AS g WHERE g.value = ?)`, filter.group)
     if (filter.groups) and(IN_SCOPE('holds.groups'), json(filter.groups))
@@ -270,7 +273,10 @@ export class HoldStore {
   reviews(state?: Review['state'], groups?: ReadScope): Review[] {
     const where: string[] = []
     const params: SqlValue[] = []
-    const and = (clause: string, param: SqlValue) => (where.push(clause), params.push(param))
+    const and = (clause: string, param: SqlValue) => {
+      where.push(clause)
+      params.push(param)
+    }
     if (state) and('state = ?', state)
     if (groups) and(REVIEW_IN_SCOPE, json(groups))
     const rows = this.db.all<Row>(`SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`, ...params)

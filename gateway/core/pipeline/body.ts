@@ -1,21 +1,35 @@
 // Buffers the request body up to a limit so the policy can read it and the exact bytes can be forwarded (and,
 // for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
 import { AirlockError } from '../errors.ts'
+import type { BodyLease } from '../limits/body-budget.ts'
 
-export async function readBody(request: Pick<Request, 'method' | 'body' | 'headers'>, limit: number): Promise<Uint8Array | null> {
+/**
+ * With a lease (limits/body-budget.ts), the bytes are reserved in the gateway-wide budget before they are read: the
+ * declared Content-Length at once, a chunked body as it arrives; past the budget it throws 503 AIRLOCK_OVERLOADED.
+ */
+export async function readBody(request: Pick<Request, 'method' | 'body' | 'headers'>, limit: number, lease?: BodyLease): Promise<Uint8Array | null> {
   const declared = request.headers.get('content-length')
   // A GET or HEAD that declares no body has none (RFC 9112 §6.3). Checking first matters: on Node, touching
   // `request.body` turns @hono/node-server's lightweight request into a full Request, on the hot path.
   if ((request.method === 'GET' || request.method === 'HEAD') && declared === null && !request.headers.has('transfer-encoding')) return null
   if (request.body === null) return null
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
-  const { bytes, truncated } = await readUpTo(request.body, limit)
+  if (lease && declared !== null) lease.cover(Number(declared) || 0)
+  let read: { bytes: Uint8Array; truncated: boolean }
+  try {
+    read = await readUpTo(request.body, limit, lease)
+  } catch (err) {
+    if (err instanceof AirlockError) throw err
+    // The stream failed: the agent hung up, or the server cut a client too slow to send (limits.body_timeout_ms).
+    throw new AirlockError('AIRLOCK_BODY_INCOMPLETE', 'the request body did not arrive in full (the connection closed or was too slow); nothing was forwarded', {}, { cause: err })
+  }
+  const { bytes, truncated } = read
   if (truncated) throw tooLarge(limit)
   return bytes
 }
 
 /** Reads a stream into one buffer, stopping (and cancelling the stream) once it passes `limit` bytes. */
-export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number, lease?: BodyLease): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const reader = stream.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -32,6 +46,14 @@ export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number
     }
     chunks.push(value)
     size += value.byteLength
+    if (lease) {
+      try {
+        lease.cover(size)
+      } catch (err) {
+        await reader.cancel().catch(() => {})
+        throw err
+      }
+    }
   }
   if (chunks.length === 1) return { bytes: chunks[0]!, truncated }
   const bytes = new Uint8Array(size)

@@ -131,7 +131,10 @@ const webhookSchema = z
   .object({
     url: z.url({ protocol: /^https?$/ }),
     secret_env: envName.describe('environment variable holding the HMAC signing secret'),
-    format: z.enum(['json', 'slack']).default('json'),
+    format: z
+      .enum(['json', 'slack', 'standard'])
+      .default('json')
+      .describe('json: the event, Airlock-Signature; slack: a Block Kit message; standard: the event, Standard Webhooks headers (whsec_ secret)'),
     allow_private: z.boolean().default(false),
   })
   .strict()

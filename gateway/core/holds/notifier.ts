@@ -1,6 +1,7 @@
 // Webhook deliveries: queued in the store in the same step as the state change they report, then sent, signed, with
 // retries and backoff. A receiver that is down delays notifications; it never loses a hold or blocks a decision.
 import { describeThrown } from '../errors.ts'
+import { standardHeaders, standardKey } from './standard-webhooks.ts'
 import { redactUrl } from '../redact.ts'
 import type { HoldServiceDeps } from './service.ts'
 import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
@@ -74,12 +75,17 @@ export class Notifier {
       // the same on every retry: receivers de-duplicate on it, since a replay inside the timestamp tolerance verifies.
       const body = hook.format === 'slack' ? JSON.stringify(slackMessage(event)) : d.payload
       try {
-        const signature = await signPayload(secret, body, Math.floor(clock.now() / 1000))
+        const nowS = Math.floor(clock.now() / 1000)
+        // Standard Webhooks: its own three headers (webhook-id is the event id); otherwise Airlock-Signature.
+        const signing =
+          hook.format === 'standard'
+            ? await standardHeaders(standardKey(secret, hook.secret_env), event.id, nowS, body)
+            : { [SIGNATURE_HEADER]: await signPayload(secret, body, nowS) }
         const res = await this.#deps.webhookFetch(
           hook.url,
           // redirect 'manual': a redirect is never followed (its target was never checked against the SSRF guard or
           // configured by anyone); a 3xx is the receiver's answer and a failed delivery.
-          { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature, [EVENT_ID_HEADER]: event.id, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
+          { method: 'POST', headers: { 'content-type': 'application/json', ...signing, [EVENT_ID_HEADER]: event.id, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
           hook.allow_private,
         )
         await res.body?.cancel()

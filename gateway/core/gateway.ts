@@ -5,6 +5,7 @@
 // itself is injected (see ports.ts).
 import { Hono } from 'hono'
 import type { Config } from './config/schema.ts'
+import { describeForLog, secretValues } from './credentials.ts'
 import { sha256Hex } from './digest.ts'
 import { AirlockError, describeThrown, errorResponse, toAirlockError } from './errors.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream } from './ports.ts'
@@ -96,6 +97,8 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
   const router = new Router(config.routes)
   const agents = await AgentDirectory.create(config.agents, deps.secrets, (msg) => logger.warn({ event: 'config' }, msg))
   const newId = deps.newId ?? (() => crypto.randomUUID())
+  // Known secret values, scrubbed from thrown messages before they are logged (credentials.ts).
+  const secretList = secretValues(config, deps.secrets)
 
   async function handle(request: InboundRequest, target: Target | AirlockError): Promise<Response> {
     const started = clock.now()
@@ -195,7 +198,7 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       }
     } catch (err) {
       const e = toAirlockError(err)
-      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ decision_id: decisionId, err: describeThrown(e.cause) }, 'internal error')
+      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ decision_id: decisionId, err: describeForLog(e.cause, secretList) }, 'internal error')
       metrics.error(e.code)
       line.error_code = e.code
       if (!line.reason) line.reason = e.message

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
+import { credentialProblems } from '../core/credentials.ts'
 import { createGateway, createPipeline } from '../core/gateway.ts'
 import { systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
 import { createLogger } from './logger.ts'
@@ -59,6 +60,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const ca = intercepts ? readCa(config.data_dir) : undefined
   const logger = opts.logger ?? createLogger(config.log.level)
   const secrets: Secrets = opts.secrets ?? ((name) => process.env[name])
+  // A credential that cannot be sent as a header stops the start, naming the env var and never the value.
+  const badCredentials = credentialProblems(config, secrets)
+  if (badCredentials.length) throw new Error(`refusing to start: ${badCredentials.join('; ')}`)
   const metrics = createMetrics()
   const upstream = createNodeUpstream({ connectTimeoutMs: config.limits.connect_timeout_ms, ca: opts.upstreamCa })
   const policy = new PolicyFiles(config.policy.dir, logger)

@@ -3,6 +3,7 @@
 // defineWorker with their bundle: gateway/worker/index.ts with the deployed one, test/worker/entry.ts with the tests'.
 import type { ExecutionContext, Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
+import { credentialProblems } from '../core/credentials.ts'
 import { describeThrown } from '../core/errors.ts'
 import { createGateway } from '../core/gateway.ts'
 import { loadWasmPolicy, type PolicyEvaluator } from '../core/policy/evaluator.ts'
@@ -33,6 +34,10 @@ export function defineWorker(bundle: WorkerBundle) {
     } catch (err) {
       // Fail closed like Node with no policy: /readyz answers 503 and every request is refused.
       logger.error({ event: 'policy_rejected', error: describeThrown(err) }, 'policy failed to load; requests are refused')
+    }
+    // No start to refuse on Workers: each such route answers 503 AIRLOCK_CREDENTIAL_INVALID; say so once, by env name.
+    for (const problem of credentialProblems(config, envSecrets(env))) {
+      logger.error({ event: 'credential_invalid', problem }, 'a route credential cannot be sent; its requests are refused')
     }
     return createGateway({
       config,

@@ -1,6 +1,7 @@
 // Webhook deliveries: queued in the store in the same step as the state change they report, then sent, signed, with
 // retries and backoff. A receiver that is down delays notifications; it never loses a hold or blocks a decision.
-import { describeThrown } from '../errors.ts'
+import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
+import { isAirlockError } from '../errors.ts'
 import { standardHeaders, standardKey } from './standard-webhooks.ts'
 import { redactUrl } from '../redact.ts'
 import type { HoldServiceDeps } from './service.ts'
@@ -56,9 +57,9 @@ export class Notifier {
       const attempt = d.attempts + 1
       const retryAt = clock.now() + retryDelayMs(attempt)
       const giveUp = attempt >= MAX_ATTEMPTS
-      const failed = (status: number | null, error: string) => {
+      const failed = (status: number | null, error: string, cause?: string) => {
         store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
-        this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, gave_up: giveUp }, 'webhook delivery failed')
+        this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, ...(cause ? { cause } : {}), gave_up: giveUp }, 'webhook delivery failed')
         this.#deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
       }
       if (!hook) {
@@ -93,7 +94,8 @@ export class Notifier {
         else if (res.status >= 300 && res.status < 400) failed(res.status, redirectRefused(res))
         else failed(res.status, `receiver answered ${res.status}`)
       } catch (err) {
-        failed(null, describeThrown(err))
+        // Stored with the delivery and shown in the approver API: only Airlock's own words (credentials.ts).
+        failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
       }
     }
   }

@@ -3,7 +3,8 @@
 // agent retries and restarts cannot execute a hold twice; execution re-verifies the approved bytes' digest.
 import type { Config, ApproverConfig } from '../config/schema.ts'
 import { sha256Hex } from '../digest.ts'
-import { AirlockError, describeThrown } from '../errors.ts'
+import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
+import { AirlockError, describeThrown, isAirlockError } from '../errors.ts'
 import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
 import { forward, type Evaluated } from '../gateway.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream } from '../ports.ts'
@@ -303,10 +304,13 @@ export class HoldService {
     if (!this.store.transition(id, ['approved'], 'executing', clock.now())) return
     const hold = this.store.get(id)!
     this.audit('hold.executing', 'system', id, {})
-    const fail = (state: 'failed' | 'outcome_unknown', error: string) => {
+    // `error` goes to the agent, approvers, webhooks and the store: never a thrown message Airlock did not write
+    // (publicErrorText); the log gets the original, scrubbed of known secret values.
+    const fail = (state: 'failed' | 'outcome_unknown', error: string, thrown?: unknown) => {
       this.store.transition(id, ['executing'], state, clock.now(), { error })
       this.audit(state === 'failed' ? 'hold.failed' : 'hold.outcome_unknown', 'system', id, { error })
-      this.deps.logger.error({ event: `hold.${state}`, hold_id: id, error }, 'hold execution did not complete')
+      const cause = thrown !== undefined && !isAirlockError(thrown) ? { cause: describeForLog(thrown, secretValues(config, this.deps.secrets)) } : {}
+      this.deps.logger.error({ event: `hold.${state}`, hold_id: id, error, ...cause }, 'hold execution did not complete')
     }
     try {
       const digest = await sha256Hex(hold.body ?? EMPTY)
@@ -322,7 +326,7 @@ export class HoldService {
         } catch (err) {
           // A refused connection never reached the upstream; a timeout may have: only a person can tell.
           const code = (err as AirlockError).code
-          fail(code === 'AIRLOCK_UPSTREAM_TIMEOUT' ? 'outcome_unknown' : 'failed', describeThrown(err))
+          fail(code === 'AIRLOCK_UPSTREAM_TIMEOUT' ? 'outcome_unknown' : 'failed', publicErrorText(err), err)
           return
         }
         const body = res.body ? await readUpTo(res.body, MAX_STORED_RESPONSE) : { bytes: EMPTY, truncated: false }
@@ -331,7 +335,7 @@ export class HoldService {
         this.audit('hold.executed', 'system', id, { status: res.status, body_sha256: await sha256Hex(body.bytes), truncated: body.truncated })
       }
     } catch (err) {
-      fail('outcome_unknown', describeThrown(err))
+      fail('outcome_unknown', publicErrorText(err), err)
     } finally {
       const final = this.store.get(id)!
       if (final.state !== 'executing') this.emit('hold.executed', final)

@@ -2,6 +2,7 @@
 // behind, the route's real credential is injected, and hop-by-hop headers are dropped (RFC 9110 §7.6.1: they
 // describe one connection, not the message).
 import type { RouteConfig } from '../config/schema.ts'
+import { credentialInvalid, headerValueProblem } from '../credentials.ts'
 import { AirlockError } from '../errors.ts'
 import type { Secrets } from '../ports.ts'
 
@@ -71,6 +72,8 @@ export function injectCredential(h: Headers, route: RouteConfig, secrets: Secret
         `the upstream credential for route "${route.name}" is not configured on the gateway; ask its operator`,
       )
     }
+    // Checked before use: Headers.set and btoa quote a bad value in the message they throw (credentials.ts).
+    if (headerValueProblem(secret)) throw credentialInvalid(route)
     const { header, scheme } = route.credential
     h.set(header, scheme === 'bearer' ? `Bearer ${secret}` : scheme === 'basic' ? `Basic ${btoa(secret)}` : secret)
   }

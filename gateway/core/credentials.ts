@@ -11,10 +11,11 @@ import { REDACTED } from './redact.ts'
 
 /** What is wrong with a value as an HTTP header value (RFC 9110 §5.5, as fetch's Headers enforces it), or null. */
 export function headerValueProblem(value: string): string | null {
-  if (/[\r\n]/.test(value)) return 'it contains a line break (CR or LF)'
-  if (value.includes('\0')) return 'it contains a NUL character'
-  if (/[\u0001-\u0008\u000a-\u001f\u007f]/.test(value)) return 'it contains a control character'
-  if (/[^\u0000-\u00ff]/.test(value)) return 'it contains a character outside Latin-1 (not a valid header value)'
+  const codes = [...value].map((c) => c.codePointAt(0)!)
+  if (codes.some((c) => c === 0x0a || c === 0x0d)) return 'it contains a line break (CR or LF)'
+  if (codes.includes(0)) return 'it contains a NUL character'
+  if (codes.some((c) => (c < 0x20 && c !== 0x09) || c === 0x7f)) return 'it contains a control character'
+  if (codes.some((c) => c > 0xff)) return 'it contains a character outside Latin-1 (not a valid header value)'
   if (/^[\t ]|[\t ]$/.test(value)) return 'it starts or ends with whitespace (which would be stripped when sent)'
   return null
 }

@@ -4,7 +4,7 @@
 import type { Config, ApproverConfig } from '../config/schema.ts'
 import { sha256Hex } from '../digest.ts'
 import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
-import { AirlockError, describeThrown, isAirlockError } from '../errors.ts'
+import { AirlockError, isAirlockError } from '../errors.ts'
 import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
 import { forward, type Evaluated } from '../gateway.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream } from '../ports.ts'

@@ -25,8 +25,21 @@ export function isCredentialParam(name: string): boolean {
   return credentialParam.test(name)
 }
 
-/** The URL with credential-looking query values replaced; the URL object itself is left alone (it is what is sent). */
+/**
+ * The URL with userinfo and credential-looking query values replaced; the URL object itself is left alone (it is
+ * what is sent). Forward-proxy mode refuses userinfo; replacing it here keeps any other path from showing it.
+ */
 export function redactUrl(url: URL): string {
+  if (url.username || url.password) {
+    const copy = new URL(url.href)
+    if (copy.username) copy.username = REDACTED
+    if (copy.password) copy.password = REDACTED
+    return redactQueryOf(copy)
+  }
+  return redactQueryOf(url)
+}
+
+function redactQueryOf(url: URL): string {
   if (!url.search) return url.href
   let redacted = false
   const params = new URLSearchParams(url.search)

@@ -40,6 +40,30 @@ export interface ForwardProxy {
 
 const HOLD_STATUS = /^\/_airlock\/holds\/[^/]+$/
 
+function hasUserinfo(target: string): boolean {
+  try {
+    const u = new URL(target)
+    return u.username !== '' || u.password !== ''
+  } catch {
+    return /^[a-z]+:\/\/[^/?#]*@/i.test(target)
+  }
+}
+
+function userinfoRefused(): AirlockError {
+  return new AirlockError(
+    'AIRLOCK_PROXY_BAD_TARGET',
+    'the URL carries user:password@ credentials, which Airlock refuses (they would be logged and sent in the clear); send them in a header (Authorization) or configure the route\'s credential instead',
+  )
+}
+
+/** The parts of a request the refusal reads, with the URL's userinfo removed (the decision line logs its path). */
+function withoutUserinfo(request: Request): InboundRequest {
+  const url = new URL(request.url)
+  url.username = ''
+  url.password = ''
+  return { method: request.method, url: url.href, headers: request.headers, body: null, signal: request.signal }
+}
+
 export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
   const { config, pipeline, logger } = deps
   /** Every socket that arrived with CONNECT: it left the http server, so Airlock closes it itself on shutdown. */
@@ -53,6 +77,9 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
 
   async function fetch(request: Request, env: { incoming: IncomingMessage }): Promise<Response> {
     if (!config.proxy.enabled) return pipeline.handle(request, disabled())
+    // Userinfo (http://user:pass@host/) is refused before anything reads the request: it would put a password in
+    // the decision line, and a Request cannot even be built from such a URL (a POST failed with a 500 quoting it).
+    if (hasUserinfo(env.incoming.url ?? request.url)) return pipeline.handle(withoutUserinfo(request), userinfoRefused())
     const url = new URL(request.url)
     url.hash = ''
     if (request.method === 'GET' && HOLD_STATUS.test(url.pathname)) {

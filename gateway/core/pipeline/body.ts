@@ -73,20 +73,25 @@ function tooLarge(limit: number) {
 
 /** JSON → value, form-urlencoded → object of strings (arrays when repeated), anything else → null. */
 export function parseBody(body: Uint8Array | null, contentType: string | null): unknown {
-  if (!body || body.byteLength === 0 || !contentType) return null
+  return decodeBody(body, contentType).value
+}
+
+/** parseBody, with the text of a JSON body (valid JSON) so the policy input can carry it without re-serialising. */
+export function decodeBody(body: Uint8Array | null, contentType: string | null): { value: unknown; json?: string } {
+  if (!body || body.byteLength === 0 || !contentType) return { value: null }
   const type = contentType.split(';')[0]!.trim().toLowerCase()
   const isJson = type === 'application/json' || type.endsWith('+json')
   const isForm = type === 'application/x-www-form-urlencoded'
-  if (!isJson && !isForm) return null
+  if (!isJson && !isForm) return { value: null }
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body)
   } catch {
     throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid UTF-8`)
   }
-  if (isForm) return multiValueObject(new URLSearchParams(text))
+  if (isForm) return { value: multiValueObject(new URLSearchParams(text)) }
   try {
-    return JSON.parse(text)
+    return { value: JSON.parse(text), json: text }
   } catch (err) {
     throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid JSON: ${(err as Error).message}`)
   }

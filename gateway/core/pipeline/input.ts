@@ -2,7 +2,8 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
 import type { Agent } from './agents.ts'
-import { parseBody } from './body.ts'
+import { withRawBody } from '../policy/input-json.ts'
+import { decodeBody } from './body.ts'
 
 export interface PolicyInput {
   request: {
@@ -45,7 +46,8 @@ export function buildInput(p: InputParts): PolicyInput {
   const port = u.port ? Number(u.port) : (defaultPorts[u.protocol] ?? 0)
   // A CONNECT tunnel is decided per host: Airlock sees no scheme, path or query inside it (RFC 9110 §9.3.6).
   const tunnel = p.method === 'CONNECT'
-  return {
+  const body = decodeBody(p.body, p.headers.get('content-type'))
+  const input: PolicyInput = {
     request: {
       method: p.method,
       url: tunnel ? `${u.hostname}:${port}` : redactUrl(u),
@@ -56,7 +58,7 @@ export function buildInput(p: InputParts): PolicyInput {
       parsed_path: tunnel ? [] : u.pathname.split('/').filter(Boolean).map(safeDecode),
       query: tunnel ? {} : redactQuery(u.searchParams),
       headers: redactHeaders(p.headers),
-      body: parseBody(p.body, p.headers.get('content-type')),
+      body: body.value,
       body_size: p.body?.byteLength ?? 0,
       body_sha256: p.bodySha256,
     },
@@ -65,6 +67,7 @@ export function buildInput(p: InputParts): PolicyInput {
     intent: intent ? safeDecode(intent) : null,
     gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds },
   }
+  return body.json === undefined ? input : withRawBody(input, body.json)
 }
 
 function safeDecode(s: string): string {

@@ -13,6 +13,7 @@ export const errorStatus = {
   AIRLOCK_PROXY_BAD_TARGET: 400,
   AIRLOCK_BODY_TOO_LARGE: 413,
   AIRLOCK_BODY_MALFORMED: 400,
+  AIRLOCK_PATH_AMBIGUOUS: 400,
   /** The body stopped arriving: the agent hung up or was cut off as too slow (RFC 9110 §15.5.9). */
   AIRLOCK_BODY_INCOMPLETE: 408,
   /** The agent's request rate (token bucket) is used up; Retry-After says when a token is back. */

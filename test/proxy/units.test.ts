@@ -71,7 +71,7 @@ describe('the CONNECT input', () => {
       body: null,
       bodySha256: 'e3b0',
       agent: { id: 'a', owner: 'o', labels: {} },
-      route: { name: '', upstream: 'https://pypi.org', agent_key: ['header'], allow_private: false, forwarded: 'none', idempotency_key: false, protocol: 'http' },
+      route: { name: '', upstream: 'https://pypi.org', agent_key: ['header'], allow_private: false, allow_encoded_slashes: false, forwarded: 'none', idempotency_key: false, protocol: 'http' },
       nowMs: 0,
       pendingHolds: {},
     })

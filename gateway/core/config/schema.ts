@@ -112,6 +112,10 @@ export const routeSchema = z
       .describe('allow connections to loopback/private/link-local addresses (SSRF guard off for this route)'),
     timeout_ms: z.number().int().positive().optional(),
     max_body_bytes: z.number().int().positive().optional(),
+    allow_encoded_slashes: z
+      .boolean()
+      .default(false)
+      .describe('accept %2F and %5C in request paths (refused by default: an upstream may decode them into a path the policy never judged)'),
     forwarded: z
       .enum(['none', 'x-forwarded', 'forwarded'])
       .default('none')

@@ -14,6 +14,17 @@ const AGENT_ONLY = ['authorization', 'x-api-key', 'proxy-authorization', 'host',
 const AGENT_AUTH = ['authorization', 'x-api-key']
 const SPOOFABLE = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip']
 
+/**
+ * The request's headers as a message, without what describes only this connection: exactly the set the upstream
+ * will not get. The policy input is built from these, so a header named in `Connection:` (e.g. `Connection:
+ * content-type`) is neither seen by the policy nor sent (issue 10 item 5).
+ */
+export function messageHeaders(incoming: Headers): Headers {
+  const h = new Headers(incoming)
+  dropHopByHop(h)
+  return h
+}
+
 function dropHopByHop(h: Headers): void {
   const listed = h.get('connection')
   if (listed) for (const name of listed.split(',')) h.delete(name.trim())

@@ -75,6 +75,7 @@ export function unknownHostRoute(config: Config, destination: URL): RouteConfig 
     upstream: destination.origin,
     agent_key: ['header'],
     allow_private: config.proxy.allow_private,
+    allow_encoded_slashes: false,
     forwarded: 'none',
     idempotency_key: false,
     protocol: 'http',

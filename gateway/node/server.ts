@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { HoldStore } from '../core/holds/store.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { createHoldGate } from '../core/holds/api.ts'
+import { webClientSlackApi } from './slack.ts'
 import { openSqlite } from './sqlite.ts'
 import { readCa } from './proxy/ca-store.ts'
 import { createForwardProxy } from './proxy/forward-proxy.ts'
@@ -80,6 +81,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     metrics,
     clock,
     webhookFetch: upstream.webhookFetch,
+    slackApi: webClientSlackApi,
     ...(opts.random ? { random: opts.random } : {}),
   })
   holds.recover()

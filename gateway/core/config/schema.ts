@@ -153,6 +153,11 @@ export const approverGroupSchema = z
       .default(5)
       .describe('console: seconds a high or critical hold must have been open before its approve button works'),
     webhooks: z.array(webhookSchema).default([]),
+    slack_channel: z
+      .string()
+      .regex(/^[A-Z0-9]+$/, 'must be a Slack channel id such as C0123456789')
+      .optional()
+      .describe('post this group\'s holds to this Slack channel with Approve / Deny buttons (needs the top-level slack section)'),
   })
   .strict()
 
@@ -170,6 +175,11 @@ export const approverSchema = z
       .describe('auditor: may also read every hold, review, report and audit record; decides only in its own groups'),
     token_env: envName.optional(),
     token_sha256: sha256Hex.optional(),
+    slack_user_id: z
+      .string()
+      .regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id such as U0123456789')
+      .optional()
+      .describe('the Slack user whose button clicks act as this approver'),
   })
   .strict()
   .refine((v) => (v.token_env === undefined) !== (v.token_sha256 === undefined), {
@@ -296,6 +306,14 @@ export const configSchema = z
       .prefault({}),
     agents: z.array(agentSchema).default([]),
     routes: z.array(routeSchema).default([]),
+    slack: z
+      .object({
+        bot_token_env: envName.describe('environment variable with the Slack app\'s bot token (xoxb-…)'),
+        signing_secret_env: envName.describe('environment variable with the Slack app\'s signing secret (verifies button clicks)'),
+        api_url: z.url().default('https://slack.com/api/').describe('Slack Web API base URL'),
+      })
+      .strict()
+      .optional(),
     console: z
       .object({
         enabled: z.boolean().default(true).describe('serve the approver console at /_airlock/console'),
@@ -350,6 +368,10 @@ export const configSchema = z
         if (!agentIds.has(a)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'agents', j], message: `unknown agent "${a}"` })
       }),
     )
+    for (const [g, group] of Object.entries(cfg.approver_groups)) {
+      if (group.slack_channel && !cfg.slack) ctx.addIssue({ code: 'custom', path: ['approver_groups', g, 'slack_channel'], message: 'needs the top-level slack section (bot token and signing secret)' })
+    }
+    unique(cfg.approvers.flatMap((a) => (a.slack_user_id ? [a.slack_user_id] : [])), ['approvers'], 'slack_user_id', ctx)
     cfg.approvers.forEach((a, i) =>
       a.groups.forEach((g, j) => {
         if (!(g in cfg.approver_groups))

@@ -13,6 +13,7 @@ import type { HoldGate } from './gate.ts'
 import { isTerminal, type HoldService } from './service.ts'
 import type { HoldState, Review } from './types.ts'
 import { mountConsole } from '../console/mount.ts'
+import { mountSlackInteractions } from '../slack/interactions.ts'
 
 const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
 type ReviewState = Review['state']
@@ -71,6 +72,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       return service.review(req, status)
     },
     mount(app: Hono) {
+      mountSlackInteractions(app, { service, config, secrets, logger })
       if (config.console.enabled) mountConsole(app, { service, config, secrets, logger, approvers, agents, clientAddress: opts.clientAddress })
       app.get(
         '/_airlock/holds/:id',

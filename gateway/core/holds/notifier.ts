@@ -3,6 +3,7 @@
 import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
 import { isAirlockError } from '../errors.ts'
 import { standardHeaders, standardKey } from './standard-webhooks.ts'
+import { SLACK_HOOK, SlackPoster } from '../slack/poster.ts'
 import { redactUrl } from '../redact.ts'
 import type { HoldServiceDeps } from './service.ts'
 import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
@@ -13,9 +14,12 @@ export class Notifier {
   #delivering: Promise<void> | undefined
   #deliverAgain = false
 
+  readonly #slack: SlackPoster
+
   constructor(deps: HoldServiceDeps, newId: () => string) {
     this.#deps = deps
     this.#newId = newId
+    this.#slack = new SlackPoster(deps)
   }
 
   /** Queues one delivery per webhook of each group; true when anything was queued. */
@@ -30,6 +34,11 @@ export class Notifier {
         store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
         queued = true
       })
+      // The group's Slack channel: the message is built from the hold when it is sent (slack/poster.ts).
+      if (holdId && config.approver_groups[g]?.slack_channel) {
+        store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: SLACK_HOOK, payload: JSON.stringify({ type }) }, now)
+        queued = true
+      }
     }
     return queued
   }
@@ -61,6 +70,15 @@ export class Notifier {
         store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
         this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, ...(cause ? { cause } : {}), gave_up: giveUp }, 'webhook delivery failed')
         this.#deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
+      }
+      if (d.hook === SLACK_HOOK) {
+        try {
+          await this.#slack.deliver(d)
+          store.recordDelivery(d.id, { state: 'delivered', status: 200, error: null, next_at: d.next_at, at: clock.now() })
+        } catch (err) {
+          failed(null, describeThrown(err))
+        }
+        continue
       }
       if (!hook) {
         failed(null, `webhook ${d.grp}[${d.hook}] is no longer configured`)

@@ -17,6 +17,7 @@ import { buildReport, type Report } from './report.ts'
 import { assertMayDecide, mayDecide, mayRead, notFound, readScope, reviewGroups } from './scope.ts'
 import type { EventPayload } from './webhooks.ts'
 import { Notifier } from './notifier.ts'
+import type { SlackApiFactory } from '../slack/api.ts'
 import { parsePrefer } from './prefer.ts'
 import { readUpTo } from '../pipeline/body.ts'
 import { routeForHold } from '../pipeline/route.ts'
@@ -31,6 +32,8 @@ export interface HoldServiceDeps {
   clock: Clock
   /** Sends a webhook; allowPrivate mirrors the webhook's config (the SSRF guard applies otherwise). */
   webhookFetch: (url: string, init: RequestInit, allowPrivate: boolean) => Promise<Response>
+  /** Builds the Slack Web API client (Node: @slack/web-api; default: the core's fetch client). */
+  slackApi?: SlackApiFactory | undefined
   random?: () => number
   newId?: () => string
 }

@@ -1,0 +1,66 @@
+// Posts holds to their groups' Slack channels and updates the message as the hold moves on. Runs as a delivery of
+// the notifier's durable queue (hook SLACK_HOOK), so Slack being down delays the message and retries with backoff;
+// it never blocks or loses a hold.
+import type { Config } from '../config/schema.ts'
+import { AirlockError } from '../errors.ts'
+import { contextHash, present } from '../holds/presentation.ts'
+import type { HoldStore } from '../holds/store.ts'
+import type { Delivery } from '../holds/types.ts'
+import type { Clock, Secrets } from '../ports.ts'
+import { fetchSlackApi, type SlackApi, type SlackApiFactory } from './api.ts'
+import { holdMessage, outcomeMessage } from './blocks.ts'
+import { SlackMessages } from './messages.ts'
+
+/** The `hook` index of a queued delivery that goes to the group's Slack channel rather than to a webhook. */
+export const SLACK_HOOK = -1
+
+export interface SlackDeps {
+  config: Config
+  store: HoldStore
+  secrets: Secrets
+  clock: Clock
+  slackApi?: SlackApiFactory | undefined
+}
+
+/** The configured Slack client, or an error that names what is missing. */
+export function slackClient(deps: SlackDeps): SlackApi {
+  const slack = deps.config.slack
+  if (!slack) throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', 'slack is not configured')
+  const token = deps.secrets(slack.bot_token_env)
+  if (!token) throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', `Slack bot token ${slack.bot_token_env} is not set; nothing posted`)
+  return (deps.slackApi ?? fetchSlackApi)(token, slack.api_url)
+}
+
+export function consoleUrl(config: Config, holdId: string): string | undefined {
+  const base = config.server.public_url?.replace(/\/$/, '')
+  return base ? `${base}/_airlock/console/holds/${holdId}` : undefined
+}
+
+export class SlackPoster {
+  readonly #deps: SlackDeps
+  readonly #messages: SlackMessages
+  constructor(deps: SlackDeps) {
+    this.#deps = deps
+    this.#messages = new SlackMessages(deps.store.db)
+  }
+
+  /** Sends one queued Slack delivery; throws (and the queue retries) when Slack refuses or cannot be reached. */
+  async deliver(d: Delivery): Promise<void> {
+    const { config, store } = this.#deps
+    const hold = d.hold_id ? store.get(d.hold_id) : undefined
+    const channel = config.approver_groups[d.grp]?.slack_channel
+    if (!hold || !channel) return
+    const p = present(hold, config.holds.preview_bytes)
+    const posted = this.#messages.find(hold.id, d.grp)
+    if (d.event === 'hold.created') {
+      if (posted) return // a retry after the post went through but recording the delivery did not
+      const message = holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id))
+      const r = await slackClient(this.#deps).postMessage({ channel, ...message })
+      this.#messages.save({ hold_id: hold.id, grp: d.grp, channel: r.channel, ts: r.ts, posted_at: this.#deps.clock.now() })
+      return
+    }
+    // Decided, expired, executed: show the outcome in place of the buttons (the current state, whatever the event).
+    if (!posted || hold.state === 'pending') return
+    await slackClient(this.#deps).update({ channel: posted.channel, ts: posted.ts, ...outcomeMessage(hold, p) })
+  }
+}

@@ -79,6 +79,9 @@ export function secretValues(config: Config, secrets: Secrets): string[] {
   for (const a of config.agents) add(a.key_env)
   for (const a of config.approvers) add(a.token_env)
   for (const g of Object.values(config.approver_groups)) for (const h of g.webhooks) add(h.secret_env)
+  add(config.slack?.bot_token_env)
+  add(config.slack?.signing_secret_env)
+  add(config.console.session_secret_env)
   return [...values].sort((a, b) => b.length - a.length)
 }
 

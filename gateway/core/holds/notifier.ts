@@ -76,7 +76,7 @@ export class Notifier {
           await this.#slack.deliver(d)
           store.recordDelivery(d.id, { state: 'delivered', status: 200, error: null, next_at: d.next_at, at: clock.now() })
         } catch (err) {
-          failed(null, describeThrown(err))
+          failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
         }
         continue
       }

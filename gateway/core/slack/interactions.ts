@@ -7,7 +7,8 @@
 // message update run afterwards (the hold's execution and the notifier's queue).
 import type { Hono } from 'hono'
 import type { ApproverConfig, Config } from '../config/schema.ts'
-import { AirlockError, describeThrown } from '../errors.ts'
+import { describeForLog, secretValues } from '../credentials.ts'
+import { AirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
 import type { Logger, Secrets } from '../ports.ts'
 import { dwellLeft } from '../console/dwell.ts'
@@ -58,7 +59,7 @@ export function mountSlackInteractions(app: Hono, deps: { service: HoldService; 
       try {
         await slackClient({ ...service.deps }).postEphemeral({ channel, user, text })
       } catch (err) {
-        logger.warn({ event: 'slack_ephemeral_failed', error: describeThrown(err) }, 'could not tell the Slack user why their click was refused')
+        logger.warn({ event: 'slack_ephemeral_failed', error: describeForLog(err, secretValues(config, deps.secrets)) }, 'could not tell the Slack user why their click was refused')
       }
     }
     const approver = config.approvers.find((a) => a.slack_user_id === user)

@@ -49,7 +49,7 @@ export const config: ConfigInput = {
     { name: 'private', prefix: '/private', upstream: 'http://169.254.169.254' },
     { name: 'slow', prefix: '/slow', upstream: UPSTREAM, timeout_ms: 300 },
   ],
-  approver_groups: { ops: { max_pending: 50, webhooks: [hook] }, payments: { max_pending: 50, webhooks: [hook] } },
+  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, webhooks: [hook] }, payments: { max_pending: 50, webhooks: [hook] } },
   /** alice owns billing-bot, so she may never approve its requests. */
   approvers: [
     { id: 'alice', email: 'alice@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_ALICE' },

@@ -1,0 +1,88 @@
+// The console over plain HTTP against a real gateway: the SSO seam (a trusted proxy's identity header, off by
+// default), and marking a sampled review from the Reviews tab. The browser suite (test/browser/) covers the rest.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ConfigInput } from '../../gateway/core/config/schema.ts'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
+import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import { HOLD_RULES } from '../support/holds-policy.ts'
+import { startUpstream, type TestUpstream } from '../support/upstream.ts'
+
+let upstream: TestUpstream
+let sso: TestGateway
+let plain: TestGateway
+
+beforeAll(async () => {
+  upstream = await startUpstream()
+  const policyDir = mkdtempSync(join(tmpdir(), 'airlock-console-http-'))
+  await buildPolicy(policySource({ 'holdtest.rego': HOLD_RULES }), policyDir)
+  const base = (extra: Partial<ConfigInput>): ConfigInput => ({
+    policy: { dir: policyDir, watch: false },
+    holds: { wait_s: 0.1 },
+    routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
+    approver_groups: { ops: {}, payments: {} },
+    approvers: testApprovers,
+    ...extra,
+  })
+  sso = await startTestGateway(testConfig(base({ console: { identity_header: 'X-Auth-Request-Email' } })), { random: () => 0 })
+  plain = await startTestGateway(testConfig(base({})))
+})
+afterAll(async () => {
+  await sso?.close()
+  await plain?.close()
+  await upstream?.close()
+})
+
+const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? ''
+
+describe('SSO seam', () => {
+  it('a trusted proxy header naming an approver (by e-mail or id) signs them in; no header or an unknown name does not', async () => {
+    const res = await fetch(`${sso.url}/_airlock/console`, { headers: { 'x-auth-request-email': 'Carol@Example.com' } })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('Signed in as <strong>carol</strong>')
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('airlock_console=') && c.includes('HttpOnly'))).toBe(true)
+    expect(sso.holds.store.auditRecords().some((r) => r.type === 'console.signed_in' && r.actor === 'approver:carol' && (r.record as any).via === 'sso')).toBe(true)
+    for (const headers of [{}, { 'x-auth-request-email': 'mallory@example.com' }]) {
+      const r = await fetch(`${sso.url}/_airlock/console`, { headers, redirect: 'manual' })
+      expect(r.status).toBe(303)
+      expect(r.headers.get('location')).toContain('/_airlock/console/login')
+    }
+  })
+
+  it('is off by default: the header is ignored', async () => {
+    const r = await fetch(`${plain.url}/_airlock/console`, { headers: { 'x-auth-request-email': 'carol@example.com', 'approver-identity': 'carol' }, redirect: 'manual' })
+    expect(r.status).toBe(303)
+    expect(r.headers.get('location')).toContain('/login')
+  })
+})
+
+describe('Reviews tab', () => {
+  it('lists a sampled request with what was sent and its status, and marks it ok with the session CSRF token', async () => {
+    const sent = await fetch(`${sso.url}/api/review`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: JSON.stringify({ marker: 'reviewed-1' }) })
+    expect(sent.status).toBe(200)
+    // Sign in with a token on the SSO gateway too (tokens still work beside the header).
+    const page = await fetch(`${sso.url}/_airlock/console/login`)
+    const html = await page.text()
+    const signed = await fetch(`${sso.url}/_airlock/console/login`, {
+      method: 'POST',
+      headers: { cookie: cookieOf(page), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: field(html, 'csrf'), token: approverTokens.bob }).toString(),
+      redirect: 'manual',
+    })
+    expect(signed.status).toBe(303)
+    const session = cookieOf(signed)
+    const reviews = await (await fetch(`${sso.url}/_airlock/console/reviews`, { headers: { cookie: session } })).text()
+    expect(reviews).toContain('reviewed-1')
+    const id = /action="\/_airlock\/console\/reviews\/([^"]+)"/.exec(reviews)![1]!
+    const post = (fields: Record<string, string>) =>
+      fetch(`${sso.url}/_airlock/console/reviews/${id}`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
+    expect((await post({ verdict: 'ok' })).status).toBe(403) // no CSRF token
+    const ok = await post({ verdict: 'ok', csrf: field(reviews, 'csrf') })
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toContain('Marked as looking right')
+    expect(sso.holds.store.getReview(id)).toMatchObject({ state: 'ok', reviewer: 'bob' })
+  })
+})

@@ -96,3 +96,20 @@ export function scrubSecrets(text: string, values: readonly string[]): string {
 export function describeForLog(err: unknown, values: readonly string[]): string {
   return scrubSecrets(describeThrown(err), values)
 }
+
+// An unset credential is not an error at start (the route may be unused, the secret set later), but it is said once,
+// naming the route and the variable, instead of surfacing as a 503 AIRLOCK_CREDENTIAL_MISSING on the first request.
+
+export interface UnsetCredential {
+  route: string
+  env: string
+}
+
+/** The routes whose credential's variable is unset or empty. */
+export function unsetCredentials(config: Config, secrets: Secrets): UnsetCredential[] {
+  return config.routes.flatMap((r) => (r.credential && !secrets(r.credential.env) ? [{ route: r.name, env: r.credential.env }] : []))
+}
+
+export function unsetCredentialMessage({ route, env }: UnsetCredential): string {
+  return `route "${route}": credential environment variable ${env} is not set; its requests will be refused (503 AIRLOCK_CREDENTIAL_MISSING) until it is`
+}

@@ -47,6 +47,29 @@ export const errorStatus = {
   AIRLOCK_BAD_REQUEST: 400,
   AIRLOCK_CONFLICT: 409,
   AIRLOCK_INTERNAL: 500,
+  // Start-up and the `airlock` command: never HTTP answers (the status is nominal). The command prints the code with
+  // the message and exits 2 for AIRLOCK_USAGE, 1 for the others.
+  /** A command line Airlock does not understand: unknown command or flag, missing or extra argument. */
+  AIRLOCK_USAGE: 400,
+  AIRLOCK_CONFIG_UNREADABLE: 500,
+  AIRLOCK_CONFIG_INVALID: 500,
+  /** The config and the policy disagree, e.g. a hold names an approver group the config does not define. */
+  AIRLOCK_CONFIG_MISMATCH: 500,
+  /** Two secrets that must differ are equal (an approver token and an agent key). */
+  AIRLOCK_SECRET_REUSED: 500,
+  /** The OPA compiler cannot be found or built. */
+  AIRLOCK_TOOLCHAIN: 500,
+  AIRLOCK_POLICY_BUILD_FAILED: 500,
+  /** The compiled policy folder is missing, half-written or unreadable. */
+  AIRLOCK_POLICY_FILES: 500,
+  /** A port cannot be listened on (in use, or not allowed). */
+  AIRLOCK_LISTEN_FAILED: 500,
+  /** TLS interception is configured but its CA is missing or unusable. */
+  AIRLOCK_CA_UNUSABLE: 500,
+  /** The data folder has no database (report and audit verify read it directly). */
+  AIRLOCK_DATA_MISSING: 500,
+  /** The command cannot reach the gateway's approver API. */
+  AIRLOCK_GATEWAY_UNREACHABLE: 502,
 } as const
 
 export type ErrorCode = keyof typeof errorStatus

@@ -3,16 +3,19 @@
 // `airlock audit verify` read the data folder directly, so they work with the gateway stopped.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline/promises'
 import type { Config } from '../core/config/schema.ts'
+import { AirlockError, type ErrorCode, errorStatus } from '../core/errors.ts'
+import { terminalText } from '../core/escape.ts'
 import { verifyChain } from '../core/holds/audit.ts'
 import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
 import { HoldStore } from '../core/holds/store.ts'
+import type { Approval } from '../core/holds/types.ts'
+import type { Flags } from './cli-args.ts'
 import { openSqlite } from './sqlite.ts'
-import { terminalText } from '../core/escape.ts'
 
-type Flags = Record<string, string | boolean | undefined>
-const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 /** Agent-controlled text (intent, URL, body, summaries quoting them) printed with escape sequences made visible. */
 const show = (s: string) => out(terminalText(s))
 
@@ -24,7 +27,7 @@ function baseUrl(config: Config, flags: Flags): string {
 
 async function callApi<T>(config: Config, flags: Flags, path: string, body?: object): Promise<T> {
   const token = process.env.AIRLOCK_APPROVER_TOKEN
-  if (!token) throw new Error('set AIRLOCK_APPROVER_TOKEN to your approver token')
+  if (!token) throw new AirlockError('AIRLOCK_UNAUTHORIZED', 'set AIRLOCK_APPROVER_TOKEN to your approver token')
   const url = `${baseUrl(config, flags)}/_airlock/api${path}`
   let res: Response
   try {
@@ -34,12 +37,13 @@ async function callApi<T>(config: Config, flags: Flags, path: string, body?: obj
       ...(body ? { body: JSON.stringify(body) } : {}),
     })
   } catch (err) {
-    throw new Error(`cannot reach ${url}: ${(err as Error).message} (is the gateway running? set --url or AIRLOCK_URL)`)
+    throw new AirlockError('AIRLOCK_GATEWAY_UNREACHABLE', `cannot reach ${url}: ${(err as Error).message} (is the gateway running? set --url or AIRLOCK_URL)`)
   }
   const json: unknown = await res.json().catch(() => ({}))
   if (!res.ok) {
     const { error } = json as { error?: { code?: string; message?: string } }
-    throw new Error(`${res.status} ${error?.code ?? ''}: ${error?.message ?? res.statusText}`)
+    const code = error?.code && error.code in errorStatus ? (error.code as ErrorCode) : 'AIRLOCK_INTERNAL'
+    throw new AirlockError(code, `the gateway answered ${res.status}: ${error?.message ?? res.statusText}`)
   }
   return json as T
 }
@@ -58,6 +62,12 @@ interface HoldView {
   hold: Presentation
   context_sha256: string
   state: string
+  approvals: Approval[]
+}
+interface DecisionResult {
+  hold: { state: string }
+  approvals: Approval[]
+  denial: { ms_from_view: number | null; fast: boolean } | null
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -67,13 +77,40 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   return [line(columns), ...cells.map(line)].join('\n')
 }
 
-export async function holdsCommand(config: Config, args: string[], flags: Flags): Promise<number> {
-  const [verb, id] = args
-  const comment = typeof flags.comment === 'string' ? flags.comment : undefined
-  const need = () => {
-    if (!id) throw new Error(`airlock holds ${verb} needs a hold id`)
-    return id
+/** What an approver needs in order to decide, agent-controlled text escaped for the terminal. */
+function describeHold(view: HoldView): string {
+  const one = (v: unknown) => terminalText(String(v), { multiline: false })
+  const h = view.hold
+  const lines = [
+    one(h.summary),
+    `  why: ${one(h.reason)} (rule ${one(h.rule)}, risk ${one(h.risk)})`,
+    `  agent: ${one(h.agent.id)} (owner ${one(h.agent.owner)}); intent: ${one(h.intent ?? 'none given')}`,
+    `  ${one(h.request.method)} ${one(h.request.url)}`,
+  ]
+  if (h.request.body_preview !== null) {
+    const body = terminalText(h.request.body_preview).split('\n')
+    const shown = body.slice(0, 20).map((l) => `    ${l}`)
+    if (body.length > 20 || h.request.body_truncated) shown.push(`    … (${h.request.body_size} bytes in all: airlock holds show ${one(h.id)})`)
+    lines.push('  body:', ...shown)
   }
+  lines.push(`  state: ${one(view.state)}; approvals ${view.approvals.length} of ${h.approvals_required}; expires ${one(h.expires_at)}`)
+  return lines.join('\n')
+}
+
+/** Asks on the terminal; true only for an explicit "yes". */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^\s*yes\s*$/i.test(await rl.question(question))
+  } finally {
+    rl.close()
+  }
+}
+
+const seconds = (ms: number | null) => (ms === null ? 'no recorded view' : `${(ms / 1000).toFixed(1)} s after your first view`)
+
+export async function holdsCommand(config: Config, verb: string, id: string | undefined, flags: Flags): Promise<number> {
+  const comment = typeof flags.comment === 'string' ? flags.comment : null
   switch (verb) {
     case 'list': {
       const q = new URLSearchParams()
@@ -84,43 +121,53 @@ export async function holdsCommand(config: Config, args: string[], flags: Flags)
       return 0
     }
     case 'show':
-      show(JSON.stringify(await callApi(config, flags, `/holds/${need()}`), null, 2))
+      show(JSON.stringify(await callApi(config, flags, `/holds/${id}`), null, 2))
       return 0
     case 'approve':
     case 'deny': {
-      // Viewing first records what this approver was shown, and its hash goes with the decision.
-      const view = await callApi<HoldView>(config, flags, `/holds/${need()}`)
-      const one = (v: unknown) => terminalText(String(v), { multiline: false })
-      const h = view.hold
-      out(`${one(h.summary)}\n  why: ${one(h.reason)}\n  agent: ${one(h.agent.id)} (owner ${one(h.agent.owner)}); intent: ${one(h.intent ?? 'none given')}\n  ${one(h.request.method)} ${one(h.request.url)}`)
-      const result = await callApi<{ hold: { state: string } }>(config, flags, `/holds/${id}/${verb}`, { comment: comment ?? null, context_sha256: view.context_sha256 })
-      out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state}`)
+      // Viewing first records what this approver was shown (the first view starts "time to decide"), and the hash of
+      // what was shown goes with the decision.
+      const view = await callApi<HoldView>(config, flags, `/holds/${id}`)
+      out(describeHold(view))
+      // An approval is confirmed by a person: on a terminal, by typing "yes" after reading the above; otherwise by
+      // --yes after a separate `holds show`. Denying needs no confirmation: it is the safe direction.
+      if (verb === 'approve' && flags.yes !== true) {
+        if (!process.stdin.isTTY) {
+          throw new AirlockError(
+            'AIRLOCK_USAGE',
+            `nothing was approved: there is no terminal to confirm on. Review the hold with \`airlock holds show ${id}\`, then run \`airlock holds approve ${id} --yes\``,
+          )
+        }
+        if (!(await confirm('Approve this request? Type "yes" to approve: '))) {
+          out(`not approved: hold ${id} is still ${view.state}`)
+          return 1
+        }
+      }
+      const result = await callApi<DecisionResult>(config, flags, `/holds/${id}/${verb}`, { comment, context_sha256: view.context_sha256 })
+      const timing = verb === 'approve' ? result.approvals.at(-1) : result.denial
+      const fast = timing?.fast ? '; recorded as a fast decision (a possible rubber stamp: see airlock report)' : ''
+      out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state} (${seconds(timing?.ms_from_view ?? null)}${fast})`)
       return 0
     }
-    default:
-      throw new Error('usage: airlock holds list [--state S] [--group G] | show ID | approve ID [--comment C] | deny ID [--comment C]')
   }
+  throw new AirlockError('AIRLOCK_USAGE', `unknown command "airlock holds ${verb}"`)
 }
 
-export async function reviewsCommand(config: Config, args: string[], flags: Flags): Promise<number> {
-  const [verb, id] = args
+export async function reviewsCommand(config: Config, verb: string, id: string | undefined, flags: Flags): Promise<number> {
   if (verb === 'list') {
     const { reviews } = await callApi<{ reviews: Record<string, unknown>[] }>(config, flags, `/reviews?state=${typeof flags.state === 'string' ? flags.state : 'pending'}`)
     out(reviews.length ? table(reviews, ['id', 'rule', 'agent_id', 'upstream_status', 'summary']) : 'no review items')
     return 0
   }
-  if ((verb === 'ok' || verb === 'flag') && id) {
-    await callApi(config, flags, `/reviews/${id}`, { verdict: verb, comment: typeof flags.comment === 'string' ? flags.comment : null })
-    out(`review ${id}: ${verb === 'ok' ? 'ok' : 'flagged'}`)
-    return 0
-  }
-  throw new Error('usage: airlock reviews list | ok ID | flag ID --comment C')
+  await callApi(config, flags, `/reviews/${id}`, { verdict: verb, comment: typeof flags.comment === 'string' ? flags.comment : null })
+  out(`review ${id}: ${verb === 'ok' ? 'ok' : 'flagged'}`)
+  return 0
 }
 
 function openStore(config: Config): { store: HoldStore; close(): void } {
   const path = join(config.data_dir, 'airlock.db')
   // Opening a missing file would create an empty database and report "0 records, ok": say what is wrong instead.
-  if (!existsSync(path)) throw new Error(`no Airlock database at ${path} (data_dir in the config; has the gateway run with it?)`)
+  if (!existsSync(path)) throw new AirlockError('AIRLOCK_DATA_MISSING', `no Airlock database at ${path} (data_dir in the config; has the gateway run with it?)`)
   const db = openSqlite(path)
   return { store: new HoldStore(db), close: () => db.close() }
 }

@@ -1,83 +1,45 @@
-// Sub-commands of `airlock`. Kept apart from bin.ts so tests can call them in process.
+// Sub-commands of `airlock`. Kept apart from bin.ts so tests can call them in process; the command line itself (every
+// command's flags and help) is in cli-args.ts.
 import { X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { z } from 'zod'
+import type { Config } from '../core/config/schema.ts'
 import { configSchema } from '../core/config/schema.ts'
-import { describeThrown } from '../core/errors.ts'
-import { toDecision } from '../core/policy/decision.ts'
+import { AirlockError } from '../core/errors.ts'
+import type { CommandSpec, Flags } from './cli-args.ts'
+import { auditVerifyCommand, holdsCommand, reportCommand, reviewsCommand } from './cli-holds.ts'
+import { buildCommand, crossCheck, evalCommand, testCommand } from './cli-policy.ts'
+import { replayCommand } from './cli-replay.ts'
 import { DEFAULT_CONFIG, readConfigFile } from './config-file.ts'
 import { loadPolicyDir } from './policy-files.ts'
-import { startGateway } from './server.ts'
-import { buildPolicy, testPolicy } from './toolchain/build.ts'
 import { caPaths, initCa } from './proxy/ca-store.ts'
-import { auditVerifyCommand, holdsCommand, reportCommand, reviewsCommand } from './cli-holds.ts'
-import { replayCommand } from './cli-replay.ts'
+import { startGateway } from './server.ts'
 
-type Flags = Record<string, string | boolean | undefined>
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 
-const USAGE = `usage: airlock <command> [--config airlock.yaml]
-
-  start                         run the gateway
-  config check                  validate the config file and exit
-  config schema                 print the config JSON Schema (for editors)
-  policy build                  compile policies/ to build/policy (wasm) with the pinned OPA
-  policy test                   run the Rego unit tests (opa test)
-  policy eval --input req.json  evaluate one policy input through the gateway's code path
-  policy replay LOG… [--source DIR | --policy BUILD] [--holds-db F] [--json] [--markdown F] [--fail-on T,…]
-                                what a candidate policy would change over recorded decisions (docs/policy.md)
-  ca init [--force]             create the TLS interception CA in <data_dir>/ca (key mode 0600)
-  ca cert                       print the CA certificate (PEM) for clients to trust
-  holds list [--state S] [--group G]     pending holds (approver API; AIRLOCK_APPROVER_TOKEN, --url)
-  holds show ID                          full context of a hold
-  holds approve ID [--comment C]         approve (after showing what you approve)
-  holds deny ID [--comment C]            deny
-  reviews list | ok ID | flag ID --comment C
-  report [--json]                        how approvals are made: per rule, per approver, review coverage
-  audit verify                           check the hash chain of the audit log
-
-The config file defaults to $AIRLOCK_CONFIG or config/airlock.yaml.`
-
-const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
-
-export async function cli(args: string[], flags: Flags): Promise<number> {
-  const [command, sub] = args
+export async function cli(command: CommandSpec, args: string[], flags: Flags): Promise<number> {
   const configPath = typeof flags.config === 'string' ? flags.config : DEFAULT_CONFIG
-  if (flags.help || !command) {
-    out(USAGE)
-    return command ? 0 : 2
-  }
-  switch (`${command} ${sub ?? ''}`.trim()) {
+  const config = () => readConfigFile(configPath)
+  const [group, verb] = command.path.split(' ')
+  switch (command.path) {
     case 'start':
-      return start(configPath)
-    case 'config check': {
-      const config = readConfigFile(configPath)
-      out(`${configPath}: ok (${config.routes.length} routes, ${config.agents.length} agents, ${config.approvers.length} approvers)`)
-      return 0
-    }
+      return start(withServerOverrides(config(), flags))
+    case 'config check':
+      return configCheck(configPath, config())
     case 'config schema':
       out(JSON.stringify(configJsonSchema(), null, 2))
       return 0
-    case 'policy build': {
-      const config = readConfigFile(configPath)
-      const source = typeof flags.source === 'string' ? flags.source : config.policy.source
-      const outDir = typeof flags.out === 'string' ? flags.out : config.policy.dir
-      const { revision } = await buildPolicy(source, outDir)
-      out(`built ${source} → ${outDir} (revision ${revision.slice(0, 12)})`)
-      return 0
-    }
-    case 'policy test': {
-      const config = readConfigFile(configPath)
-      const source = typeof flags.source === 'string' ? flags.source : config.policy.source
-      const result = await testPolicy(source, ['-v'])
-      process.stdout.write(result.output)
-      return result.ok ? 0 : 1
-    }
+    case 'policy build':
+      return buildCommand(config(), flags)
+    case 'policy test':
+      return testCommand(config(), flags)
     case 'policy eval':
-      return evalInput(configPath, flags)
+      return evalCommand(config(), flags)
+    case 'policy replay':
+      return replayCommand(config(), args, flags)
     case 'ca init': {
-      const config = readConfigFile(configPath)
-      const { certPath, created } = initCa(config.data_dir, { force: flags.force === true })
+      const { certPath, created } = initCa(config().data_dir, { force: flags.force === true })
       if (!created) {
         process.stderr.write(`airlock: a CA already exists (${certPath}); clients trust it, so it is kept. Use --force to replace it.\n`)
         return 1
@@ -87,49 +49,54 @@ export async function cli(args: string[], flags: Flags): Promise<number> {
       return 0
     }
     case 'ca cert':
-      process.stdout.write(readFileSync(caPaths(readConfigFile(configPath).data_dir).cert, 'utf8'))
+      process.stdout.write(readFileSync(caPaths(config().data_dir).cert, 'utf8'))
       return 0
     case 'report':
-      return reportCommand(readConfigFile(configPath), flags)
+      return reportCommand(config(), flags)
     case 'audit verify':
-      return auditVerifyCommand(readConfigFile(configPath))
-    default:
-      if (command === 'policy' && sub === 'replay') return replayCommand(readConfigFile(configPath), args.slice(2), flags)
-      if (command === 'holds') return holdsCommand(readConfigFile(configPath), args.slice(1), flags)
-      if (command === 'reviews') return reviewsCommand(readConfigFile(configPath), args.slice(1), flags)
-      process.stderr.write(`airlock: unknown command "${args.join(' ')}"\n\n${USAGE}\n`)
-      return 2
+      return auditVerifyCommand(config())
   }
+  if (group === 'holds') return holdsCommand(config(), verb!, args[0], flags)
+  if (group === 'reviews') return reviewsCommand(config(), verb!, args[0], flags)
+  throw new AirlockError('AIRLOCK_INTERNAL', `no handler for "airlock ${command.path}"`)
 }
 
 export function configJsonSchema(): object {
   return { $id: 'https://airlock.dev/schema/config.json', ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) }
 }
 
-async function evalInput(configPath: string, flags: Flags): Promise<number> {
-  if (typeof flags.input !== 'string') throw new Error('policy eval needs --input <file.json> (a policy input, see docs/policy.md)')
-  const config = readConfigFile(configPath)
-  let input: Record<string, unknown>
-  try {
-    input = JSON.parse(await readFile(flags.input, 'utf8'))
-  } catch (err) {
-    throw new Error(`cannot read policy input ${flags.input}: ${describeThrown(err)}`)
+/** --port/--host, else $AIRLOCK_PORT/$AIRLOCK_HOST, else the config: so a newcomer need not copy the config to move. */
+export function withServerOverrides(config: Config, flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
+  const host = typeof flags.host === 'string' ? flags.host : env.AIRLOCK_HOST
+  const rawPort = typeof flags.port === 'string' ? flags.port : env.AIRLOCK_PORT
+  let port = config.server.port
+  if (rawPort !== undefined) {
+    const from = typeof flags.port === 'string' ? '--port' : 'AIRLOCK_PORT'
+    if (!/^\d{1,5}$/.test(rawPort) || Number(rawPort) > 65535) {
+      throw new AirlockError('AIRLOCK_USAGE', `${from} must be a port number from 0 to 65535, not "${rawPort}"`)
+    }
+    port = Number(rawPort)
   }
-  const now = Date.now()
-  input.gateway ??= { now: new Date(now).toISOString(), now_ns: now * 1e6, pending_holds: {} }
+  return { ...config, server: { ...config.server, port, ...(host ? { host } : {}) } }
+}
+
+async function configCheck(configPath: string, config: Config): Promise<number> {
+  out(`${configPath}: ok (${config.routes.length} routes, ${config.agents.length} agents, ${config.approvers.length} approvers)`)
+  // Given a built policy, check it loads and agrees with the config (approver groups).
+  if (!existsSync(join(config.policy.dir, 'manifest.json'))) {
+    out(`policy: not built in ${config.policy.dir} (airlock policy build); the policy cross-check is skipped`)
+    return 0
+  }
   const policy = await loadPolicyDir(config.policy.dir)
-  const request = (input.request ?? {}) as { method?: string; host?: string; path?: string }
-  const decision = toDecision(
-    policy.evaluate(input),
-    { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate },
-    `${request.method ?? ''} ${request.host ?? ''}${request.path ?? ''}`,
-  )
-  out(JSON.stringify({ revision: policy.revision, decision }, null, 2))
+  const problems = existsSync(config.policy.source) ? await crossCheck(config) : []
+  if (problems.length) {
+    throw new AirlockError('AIRLOCK_CONFIG_MISMATCH', `the policy and the config disagree:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+  }
+  out(`policy: revision ${policy.revision.slice(0, 12)} in ${config.policy.dir}; every approver group its holds name is configured`)
   return 0
 }
 
-async function start(configPath: string): Promise<number> {
-  const config = readConfigFile(configPath)
+async function start(config: Config): Promise<number> {
   const gw = await startGateway({ config })
   const stop = async (signal: string) => {
     process.stderr.write(`airlock: ${signal}, shutting down\n`)

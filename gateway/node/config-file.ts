@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseConfig } from '../core/config/load.ts'
 import type { Config } from '../core/config/schema.ts'
+import { AirlockError } from '../core/errors.ts'
 import { repoRoot } from './toolchain/opa.ts'
 
 export const DEFAULT_CONFIG = process.env.AIRLOCK_CONFIG ?? resolve(repoRoot, 'config/airlock.yaml')
@@ -12,7 +13,7 @@ export function readConfigFile(path: string = DEFAULT_CONFIG): Config {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`)
+    throw new AirlockError('AIRLOCK_CONFIG_UNREADABLE', `cannot read config file ${path}: ${(err as Error).message}`)
   }
   const config = parseConfig(text, path)
   const base = dirname(resolve(path))

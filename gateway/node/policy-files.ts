@@ -5,7 +5,7 @@ import { mkdirSync, watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PolicySource } from '../core/gateway.ts'
-import { describeThrown } from '../core/errors.ts'
+import { AirlockError, describeThrown } from '../core/errors.ts'
 import { loadWasmPolicy, type PolicyEvaluator } from '../core/policy/evaluator.ts'
 import type { Logger } from '../core/ports.ts'
 
@@ -19,19 +19,19 @@ export async function loadPolicyDir(dir: string): Promise<PolicyEvaluator> {
   try {
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
   } catch (err) {
-    throw new Error(`no compiled policy in ${dir} (${describeThrown(err)}); run \`airlock policy build\``)
+    throw new AirlockError('AIRLOCK_POLICY_FILES', `no compiled policy in ${dir} (${describeThrown(err)}); run \`airlock policy build\``)
   }
   const wasm = await readFile(join(dir, 'policy.wasm'))
   const dataBytes = await readFile(join(dir, 'data.json'))
   const revision = policyRevision(wasm, dataBytes)
   if (manifest.revision !== revision) {
-    throw new Error(`policy files in ${dir} do not match manifest.json (a build is being written, or the files were edited)`)
+    throw new AirlockError('AIRLOCK_POLICY_FILES', `policy files in ${dir} do not match manifest.json (a build is being written, or the files were edited)`)
   }
   let data: unknown
   try {
     data = JSON.parse(dataBytes.toString('utf8'))
   } catch (err) {
-    throw new Error(`${join(dir, 'data.json')} is not valid JSON: ${describeThrown(err)}`)
+    throw new AirlockError('AIRLOCK_POLICY_FILES', `${join(dir, 'data.json')} is not valid JSON: ${describeThrown(err)}`)
   }
   return loadWasmPolicy({ wasm, data, revision })
 }

@@ -6,9 +6,10 @@ import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
-import { credentialProblems } from '../core/credentials.ts'
+import { credentialProblems, unsetCredentialMessage, unsetCredentials } from '../core/credentials.ts'
 import { createGateway, createPipeline } from '../core/gateway.ts'
 import { systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
+import { AirlockError } from '../core/errors.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import { PolicyFiles } from './policy-files.ts'
@@ -54,6 +55,16 @@ export interface RunningGateway {
   close(): Promise<void>
 }
 
+/** A port that cannot be listened on, said plainly (EADDRINUSE would otherwise print and leave the process running). */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number, what: string): AirlockError {
+  const where = `${host}:${port} (${what})`
+  const fix = 'choose another port with --port, $AIRLOCK_PORT or server.port (a route\'s own port: routes[].port)'
+  if (err.code === 'EADDRINUSE') return new AirlockError('AIRLOCK_LISTEN_FAILED', `${where} is already in use (another Airlock, or another program): stop it, or ${fix}`)
+  if (err.code === 'EACCES') return new AirlockError('AIRLOCK_LISTEN_FAILED', `not allowed to listen on ${where} (ports below 1024 need privileges): ${fix}`)
+  if (err.code === 'EADDRNOTAVAIL') return new AirlockError('AIRLOCK_LISTEN_FAILED', `${host} is not an address of this machine (${what}): set --host, $AIRLOCK_HOST or server.host`)
+  return new AirlockError('AIRLOCK_LISTEN_FAILED', `cannot listen on ${where}: ${err.message}`)
+}
+
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const { config } = opts
   // Interception needs the CA before the first CONNECT: a missing or unreadable CA stops the start, before anything opens.
@@ -63,9 +74,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const secrets: Secrets = opts.secrets ?? ((name) => process.env[name])
   // A credential that cannot be sent as a header stops the start, naming the env var and never the value.
   const badCredentials = credentialProblems(config, secrets)
-  if (badCredentials.length) throw new Error(`refusing to start: ${badCredentials.join('; ')}`)
+  if (badCredentials.length) throw new AirlockError('AIRLOCK_CREDENTIAL_INVALID', `refusing to start: ${badCredentials.join('; ')}`)
   const metrics = createMetrics()
   const upstream = createNodeUpstream({ connectTimeoutMs: config.limits.connect_timeout_ms, ca: opts.upstreamCa })
+  for (const unset of unsetCredentials(config, secrets)) logger.warn({ event: 'config', route: unset.route, env: unset.env }, unsetCredentialMessage(unset))
   const policy = new PolicyFiles(config.policy.dir, logger)
   await policy.reload()
   if (config.policy.watch) policy.watch()
@@ -132,17 +144,33 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     // How often Node checks those timeouts (default 30 s, which would stretch short timeouts by up to that much).
     connectionsCheckingInterval: Math.min(1000, Math.ceil(header_timeout_ms / 2)),
   }
-  const listen = (port: number): Promise<ServerType> =>
-    new Promise((resolve, reject) => {
+  const opened: ServerType[] = []
+  const listen = (port: number, what: string): Promise<ServerType> =>
+    new Promise<ServerType>((resolve, reject) => {
       // noDelay (Node's default, stated): a proxy's small answers must not wait for the agent's ACK (Nagle).
       const s = serve({ fetch: dispatch as never, hostname: config.server.host, port, serverOptions: { ...serverOptions, noDelay: true } }, () => resolve(s))
       // Past it, new connections are closed on accept (net.Server#maxConnections); tunnels count until they close.
       Object.assign(s, { maxConnections: config.limits.max_connections })
-      s.once('error', reject) // e.g. a route's port already in use
+      opened.push(s)
+      s.once('error', (err) => reject(listenError(err, config.server.host, port, what)))
       s.on('connect', proxy.connect)
     })
-  const server = await listen(opts.port ?? config.server.port)
-  const routeServers = await Promise.all(config.routes.filter((r) => r.port !== undefined).map((r) => listen(r.port!)))
+  let server: ServerType
+  let routeServers: ServerType[]
+  try {
+    server = await listen(opts.port ?? config.server.port, 'the gateway')
+    routeServers = await Promise.all(config.routes.filter((r) => r.port !== undefined).map((r) => listen(r.port!, `route "${r.name}"`)))
+  } catch (err) {
+    // Nothing half-started stays behind: the caller exits at once, and the database is closed, not held open.
+    for (const s of opened) s.close()
+    proxy.close()
+    policy.close()
+    clearInterval(ticker)
+    await holds.drain()
+    await upstream.close()
+    db.close()
+    throw err
+  }
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`
   logger.info(

@@ -31,7 +31,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
   const agents = await KeyRing.create(config.agents, (a) => ({ env: a.key_env, sha256: a.key_sha256 }), secrets, () => {})
   const agentDigests = agents.digests()
   for (const d of approvers.digests()) {
-    if (agentDigests.has(d)) throw new Error('an approver token equals an agent key: agents must never be able to approve; use different secrets')
+    if (agentDigests.has(d)) throw new AirlockError('AIRLOCK_SECRET_REUSED', 'an approver token equals an agent key: agents must never be able to approve; use different secrets')
   }
 
   const approverOf = async (c: Context): Promise<ApproverConfig> => {

@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { AirlockError } from '../../core/errors.ts'
 import { createCa, loadCa, type CertificateAuthority } from './certificates.ts'
 
 export const CA_VALIDITY_DAYS = 5 * 365
@@ -30,13 +31,13 @@ export function initCa(dataDir: string, opts: { force?: boolean } = {}): { certP
 export function readCa(dataDir: string): CertificateAuthority {
   const paths = caPaths(dataDir)
   if (!existsSync(paths.key) || !existsSync(paths.cert)) {
-    throw new Error(`TLS interception is configured but there is no CA in ${paths.dir}: run \`airlock ca init\` and make clients trust ${paths.cert}`)
+    throw new AirlockError('AIRLOCK_CA_UNUSABLE', `TLS interception is configured but there is no CA in ${paths.dir}: run \`airlock ca init\` and make clients trust ${paths.cert}`)
   }
   const mode = statSync(paths.key).mode & 0o777
-  if (mode & 0o077) throw new Error(`${paths.key} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`)
+  if (mode & 0o077) throw new AirlockError('AIRLOCK_CA_UNUSABLE', `${paths.key} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`)
   try {
     return loadCa(readFileSync(paths.cert, 'utf8'), readFileSync(paths.key, 'utf8'))
   } catch (err) {
-    throw new Error(`the interception CA in ${paths.dir} cannot be used: ${(err as Error).message}`)
+    throw new AirlockError('AIRLOCK_CA_UNUSABLE', `the interception CA in ${paths.dir} cannot be used: ${(err as Error).message}`)
   }
 }

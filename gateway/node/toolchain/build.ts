@@ -9,14 +9,12 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { extract } from 'tar'
 import { ENTRYPOINT } from '../../core/policy/evaluator.ts'
-import { findOpa, repoRoot } from './opa.ts'
+import { AirlockError } from '../../core/errors.ts'
+import { findOpa } from './opa.ts'
 import { policyRevision } from '../policy-files.ts'
 
 const run = promisify(execFile)
 
-export class PolicyBuildError extends Error {
-  override readonly name = 'PolicyBuildError'
-}
 
 /** Files in the policy source folder that are not part of the compiled policy. */
 const IGNORED = ['*_test.rego', 'capabilities.json']
@@ -35,14 +33,16 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
   const work = await mkdtemp(join(tmpdir(), 'airlock-build-'))
   try {
     const bundle = join(work, 'bundle.tar.gz')
-    const args = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', capabilitiesPath(source), '-o', bundle]
+    const args = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', resolve(capabilitiesPath(source)), '-o', bundle]
     for (const pattern of IGNORED) args.push('--ignore', pattern)
-    args.push(resolve(source))
+    // Built from inside the source folder, naming it ".": the wasm embeds file paths (for error locations), and they
+    // are then relative to the folder, so the same source gives the same revision wherever it is checked out.
+    args.push('.')
     try {
-      await run(opa, args, { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 })
+      await run(opa, args, { cwd: resolve(source), maxBuffer: 16 * 1024 * 1024 })
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; message: string }
-      throw new PolicyBuildError(`opa build failed for ${source}:\n${(e.stderr || e.stdout || e.message).trim()}`)
+      throw new AirlockError('AIRLOCK_POLICY_BUILD_FAILED', `opa build failed for ${source}:\n${(e.stderr || e.stdout || e.message).trim()}`)
     }
     await extract({ file: bundle, cwd: work, filter: (p) => ['policy.wasm', 'data.json'].includes(p.replace(/^\/+/, '')) })
     const wasm = await readFile(join(work, 'policy.wasm'))
@@ -63,15 +63,19 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
   }
 }
 
-/** `airlock policy test`: runs the Rego unit tests with the pinned OPA. */
-export async function testPolicy(source: string, extraArgs: string[] = []): Promise<{ ok: boolean; output: string }> {
+/** `airlock policy test`: runs the Rego unit tests with the pinned OPA. `output` is stdout and stderr together. */
+export async function testPolicy(
+  source: string,
+  extraArgs: string[] = [],
+): Promise<{ ok: boolean; output: string; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(findOpa(), ['test', ...extraArgs, '--ignore', 'capabilities.json', resolve(source)], {
-      maxBuffer: 16 * 1024 * 1024,
+      maxBuffer: 64 * 1024 * 1024,
     })
-    return { ok: true, output: stdout + stderr }
+    return { ok: true, output: stdout + stderr, stdout, stderr }
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string }
-    return { ok: false, output: (e.stdout ?? '') + (e.stderr ?? '') || e.message }
+    const [stdout, stderr] = [e.stdout ?? '', e.stderr ?? '']
+    return { ok: false, output: stdout + stderr || e.message, stdout, stderr: stderr || (stdout ? '' : e.message) }
   }
 }

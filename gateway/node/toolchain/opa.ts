@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { AirlockError } from '../../core/errors.ts'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const toolsModule = join(repoRoot, 'tools/opa')
@@ -11,7 +12,7 @@ const toolsModule = join(repoRoot, 'tools/opa')
 function pinnedVersion(): string {
   const gomod = readFileSync(join(toolsModule, 'go.mod'), 'utf8')
   const m = /github\.com\/open-policy-agent\/opa (v[\w.-]+)/.exec(gomod)
-  if (!m?.[1]) throw new Error(`tools/opa/go.mod does not require github.com/open-policy-agent/opa`)
+  if (!m?.[1]) throw new AirlockError('AIRLOCK_TOOLCHAIN', `tools/opa/go.mod does not require github.com/open-policy-agent/opa`)
   return m[1]
 }
 
@@ -40,7 +41,7 @@ export function findOpa(log: (msg: string) => void = (m) => process.stderr.write
         env: { ...process.env, GOFLAGS: '-mod=mod' },
       })
     } catch (err) {
-      throw new Error(`could not build OPA ${version} with Go (is Go >= 1.24 installed?): ${(err as Error).message}`)
+      throw new AirlockError('AIRLOCK_TOOLCHAIN', `could not build OPA ${version} with Go (is Go >= 1.24 installed?): ${(err as Error).message}`)
     }
   }
   return (cached = bin)

@@ -21,6 +21,8 @@ export const secrets: Record<string, string> = {
   APPROVER_BOB: approverTokens.bob,
   APPROVER_CAROL: approverTokens.carol,
   WEBHOOK_SECRET: 'whsec_test_signing_secret',
+  SLACK_BOT: 'xoxb-test-bot-token',
+  SLACK_SIGNING: 'slack-signing-secret-for-tests',
 }
 
 /** The holds rules of the Node suites, plus an explicit deny so a refusal names its rule. */
@@ -38,6 +40,7 @@ export const config: ConfigInput = {
   server: { public_url: 'https://airlock.example.com' },
   log: { level: 'debug' },
   holds: { wait_s: 0.2, retry_after_s: 7, fast_decision_ms: 50 },
+  slack: { bot_token_env: 'SLACK_BOT', signing_secret_env: 'SLACK_SIGNING', api_url: 'https://slack.test/api/' },
   review: { sample_rate: 0 },
   agents: [
     { id: 'billing-bot', owner: 'alice@example.com', labels: { team: 'payments' }, key_env: 'TEST_KEY_BILLING' },
@@ -49,11 +52,11 @@ export const config: ConfigInput = {
     { name: 'private', prefix: '/private', upstream: 'http://169.254.169.254' },
     { name: 'slow', prefix: '/slow', upstream: UPSTREAM, timeout_ms: 300 },
   ],
-  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, webhooks: [hook] }, payments: { max_pending: 50, webhooks: [hook] } },
+  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, webhooks: [hook] }, payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] } },
   /** alice owns billing-bot, so she may never approve its requests. */
   approvers: [
     { id: 'alice', email: 'alice@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_ALICE' },
-    { id: 'bob', email: 'bob@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_BOB' },
+    { id: 'bob', email: 'bob@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_BOB', slack_user_id: 'U0BOB' },
     { id: 'carol', email: 'carol@example.com', groups: ['ops'], token_env: 'APPROVER_CAROL' },
   ],
 }

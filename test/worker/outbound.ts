@@ -31,6 +31,11 @@ export function createOutbound() {
   const hosts: Record<string, Handler> = {
     'upstream.test': upstream,
     'hooks.test': () => new Response(null, { status: 204 }),
+    // slack.test: the Slack Web API (chat.postMessage, chat.update, chat.postEphemeral) answering ok.
+    'slack.test': (req) => {
+      const args = JSON.parse(req.body || '{}') as { channel?: string; ts?: string }
+      return Response.json({ ok: true, channel: args.channel, ts: args.ts ?? `1700000000.${Date.now() % 1_000_000}` })
+    },
   }
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url)

@@ -10,6 +10,9 @@ package airlock.rules.demo
 
 import data.airlock.lib
 
+# The routes this package decides (docs/policy.md, "Routes"): its rules are evaluated only for requests on them.
+routes := {"httpbin"}
+
 allow contains {
 	"rule": "demo.read",
 	"reason": "reads from the demo echo service are allowed",

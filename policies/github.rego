@@ -18,6 +18,9 @@ package airlock.rules.github
 
 import data.airlock.lib
 
+# The routes this package decides (docs/policy.md, "Routes"): its rules are evaluated only for requests on them.
+routes := {"github"}
+
 _github if lib.route == "github"
 
 allow contains {

@@ -23,6 +23,9 @@ package airlock.rules.messaging
 
 import data.airlock.lib
 
+# The routes this package decides (docs/policy.md, "Routes"): its rules are evaluated only for requests on them.
+routes := {"mail", "slack"}
+
 internal_channels := {c | some c in data.airlock.config.slack.internal_channels}
 
 max_recipients := n if {

@@ -17,6 +17,9 @@ package airlock.rules.payments_mcp
 
 import data.airlock.lib
 
+# The routes this package decides (docs/policy.md, "Routes"): its rules are evaluated only for requests on them.
+routes := {"payments-mcp"}
+
 large_cents := n if {
 	n := data.airlock.config.payments_mcp.large_cents
 	is_number(n)

@@ -23,6 +23,9 @@ package airlock.rules.stripe
 
 import data.airlock.lib
 
+# The routes this package decides (docs/policy.md, "Routes"): its rules are evaluated only for requests on them.
+routes := {"stripe"}
+
 hold_amount_cents := n if {
 	n := data.airlock.config.stripe.hold_amount_cents
 	is_number(n)

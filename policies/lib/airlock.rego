@@ -48,40 +48,76 @@ _field_message := {
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Collecting. One rule per action (not a loop over action names) keeps the compiled plan to one lookup per package.
+# Which packages decide this request. WebAssembly has no rule indexing: every rule of every package in scope is
+# evaluated for every request. A package may declare the routes it is about (`routes := {"stripe"}`, a constant set of
+# route names); it is then evaluated only for requests on those routes. A package that declares no routes is
+# cross-route: evaluated for every request. `airlock policy build` checks the declarations and writes the index
+# (data.airlock.route_index: {"routes": {route: [package, …]}, "cross_route": [package, …]}) into the compiled data;
+# without it (`opa test`, `opa eval` on the sources) every package is in scope, which decides the same.
 
-_raw contains {"action": "deny", "package": pkg, "value": v} if {
-	some pkg
+_request_route := r if {
+	r := input.route.name
+	is_string(r)
+} else := ""
+
+_indexed if is_object(data.airlock.route_index.routes)
+
+_scope contains pkg if {
+	_indexed
+	some pkg in data.airlock.route_index.cross_route
+}
+
+_scope contains pkg if {
+	_indexed
+	some pkg in object.get(data.airlock.route_index.routes, _request_route, [])
+}
+
+_scope contains pkg if {
+	not _indexed
+	some pkg, _ in data.airlock.rules
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Collecting: one entry per element, valid or not. One rule per action (not a loop over action names) keeps the
+# compiled plan to one lookup per package; elements go straight into _entries (a set of sets would be hashed whole).
+
+_entries contains _entry("deny", pkg, e) if {
+	some pkg in _scope
 	v := data.airlock.rules[pkg].deny
+	is_set(v)
+	some e in v
 }
 
-_raw contains {"action": "hold", "package": pkg, "value": v} if {
-	some pkg
+_entries contains _entry("hold", pkg, e) if {
+	some pkg in _scope
 	v := data.airlock.rules[pkg].hold
+	is_set(v)
+	some e in v
 }
 
-_raw contains {"action": "review", "package": pkg, "value": v} if {
-	some pkg
+_entries contains _entry("review", pkg, e) if {
+	some pkg in _scope
 	v := data.airlock.rules[pkg].review
+	is_set(v)
+	some e in v
 }
 
-_raw contains {"action": "allow", "package": pkg, "value": v} if {
-	some pkg
+_entries contains _entry("allow", pkg, e) if {
+	some pkg in _scope
 	v := data.airlock.rules[pkg].allow
-}
-
-# One entry per element, valid or not.
-_entries contains _entry(r.action, r.package, e) if {
-	some r in _raw
-	is_set(r.value)
-	some e in r.value
+	is_set(v)
+	some e in v
 }
 
 # `deny if …` (a boolean) or `deny := {…}` instead of `deny contains {…} if …`.
-_entries contains _invalid(r.action, r.package, null, {concat("", [r.action, " must be a partial set rule: ", r.action, " contains {...} if {...}"])}) if {
-	some r in _raw
-	not is_set(r.value)
+_entries contains _not_a_set(action, pkg) if {
+	some pkg in _scope
+	some action in ["deny", "hold", "review", "allow"]
+	v := data.airlock.rules[pkg][action]
+	not is_set(v)
 }
+
+_not_a_set(action, pkg) := _invalid(action, pkg, null, {concat("", [action, " must be a partial set rule: ", action, " contains {...} if {...}"])})
 
 _entry(action, pkg, e) := _valid_entry(action, e) if {
 	count(_problems(action, e)) == 0

@@ -12,6 +12,7 @@ import { ENTRYPOINT } from '../../core/policy/evaluator.ts'
 import { AirlockError } from '../../core/errors.ts'
 import { findOpa } from './opa.ts'
 import { policyRevision } from '../policy-files.ts'
+import { RouteIndexError, routeIndex } from './route-index.ts'
 
 const run = promisify(execFile)
 
@@ -33,11 +34,21 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
   const work = await mkdtemp(join(tmpdir(), 'airlock-build-'))
   try {
     const bundle = join(work, 'bundle.tar.gz')
+    // The route index goes into the compiled data as data.airlock.route_index (an extra root: <work>/index/airlock/…).
+    let index
+    try {
+      index = routeIndex(resolve(source))
+    } catch (err) {
+      if (err instanceof RouteIndexError) throw new AirlockError('AIRLOCK_POLICY_BUILD_FAILED', err.message)
+      throw err
+    }
+    await mkdir(join(work, 'index', 'airlock', 'route_index'), { recursive: true })
+    await writeFile(join(work, 'index', 'airlock', 'route_index', 'data.json'), JSON.stringify(index))
     const args = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', resolve(capabilitiesPath(source)), '-o', bundle]
     for (const pattern of IGNORED) args.push('--ignore', pattern)
     // Built from inside the source folder, naming it ".": the wasm embeds file paths (for error locations), and they
     // are then relative to the folder, so the same source gives the same revision wherever it is checked out.
-    args.push('.')
+    args.push('.', join(work, 'index'))
     try {
       await run(opa, args, { cwd: resolve(source), maxBuffer: 16 * 1024 * 1024 })
     } catch (err) {

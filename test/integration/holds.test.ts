@@ -93,6 +93,7 @@ describe('hold → webhook → approve → execute', () => {
     })
     expect(event.hold.request.body_preview).toContain('"marker": "sync-1"')
     expect(event.links.approve).toBe(`https://airlock.example.com/_airlock/api/holds/${event.hold.id}/approve`)
+    expect(event.links.console).toBe(`https://airlock.example.com/_airlock/console/holds/${event.hold.id}`)
     expect(raw).not.toContain(keys.billing)
     expect(raw).not.toContain('sk_live_real_upstream_secret')
     expect(toUpstream('sync-1')).toHaveLength(0)

@@ -175,6 +175,17 @@ describe('Slack approvals', () => {
     expect(await state(holdId)).toBe('pending')
   })
 
+  it('an expired hold’s message is updated to say so, without buttons', async () => {
+    const res = await agent('/short') // expires after 1 s
+    const holdId = res.headers.get('airlock-hold-id')!
+    const message = await posted(holdId)
+    const ts = gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]!.ts
+    const update = await until(() => calls.find((c) => c.method === 'chat.update' && c.args.ts === ts), 8000)
+    expect(update.args.channel).toBe(message.args.channel)
+    expect(JSON.stringify(update.args.blocks)).toContain('Expired: nobody decided in time')
+    expect(buttons(update)).toEqual([])
+  })
+
   it("an approver outside the hold's groups is refused privately", async () => {
     const res = await agent('/pay') // payments; carol is only in ops
     const holdId = res.headers.get('airlock-hold-id')!

@@ -463,7 +463,8 @@ export class HoldService {
         response_status: hold.response?.status ?? null,
         error: hold.error,
       },
-      links: { view: api, approve: `${api}/approve`, deny: `${api}/deny` },
+      // `console` is the page a person opens; `view` is the JSON API (for tools).
+      links: { view: api, approve: `${api}/approve`, deny: `${api}/deny`, ...(this.deps.config.console.enabled ? { console: `${base}/_airlock/console/holds/${hold.id}` } : {}) },
     })
   }
 

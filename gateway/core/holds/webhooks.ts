@@ -68,7 +68,7 @@ export function slackMessage(event: EventPayload): object {
       },
       { type: 'section', text: { type: 'mrkdwn', text: `*Why it is held*\n${slackText(h.reason)}\n*Agent's stated intent*\n${intent}` } },
       { type: 'section', text: { type: 'mrkdwn', text: `*Request*\n\`${slackCode(`${h.request.method} ${h.request.url}`)}\`${body}` } },
-      ...(event.links?.view ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Review and decide: ${slackText(event.links.view)}` }] }] : []),
+      ...(event.links?.console || event.links?.view ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Review and decide: ${slackText((event.links.console ?? event.links.view)!)}` }] }] : []),
       eventContext,
     ],
   }

@@ -7,6 +7,8 @@
 #                                      deny instead, which wins, or hold with its own approvers, who are added to
 #                                      "security"; its rule supplies the reason as long as its risk is above "medium".
 #                                      Not on MCP routes, where DELETE only ends the client's session (docs/mcp.md).
+#   a write whose body Airlock could not parse (multipart it cannot read, text/plain, no or two Content-Types …)
+#                                    → deny: rules that inspect bodies would see {} and could let it through unread
 #
 # When you add a package for a new route, add the route name to `covered_routes`: until then its requests are denied,
 # which is the safe way to forget.
@@ -53,6 +55,20 @@ deny contains {
 }
 
 _has_method_param if lib.query._method
+
+# Fail closed on bodies no rule can read: every route's rules look at lib.body, which is {} for such a body, so a
+# Slack message sent as text/plain (or with a second Content-Type) would pass the @channel hold unread.
+deny contains {
+	"rule": "catchall.unreadable_body",
+	"reason": concat("", [
+		"Airlock could not read this request's body (", lib.body_parse_error, "), so no rule can check what it does; ",
+		"send it as JSON (Content-Type: application/json) or form data, with exactly one Content-Type header",
+	]),
+	"risk": "high",
+} if {
+	not lib.is_read
+	lib.body_parse_error != ""
+}
 
 _has_method_param if lib.body._method
 

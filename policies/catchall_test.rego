@@ -44,6 +44,26 @@ cases := [
 			"approvals_required": 1, "summary": "Delete httpbin.org/anything/1",
 		},
 	},
+	{
+		"name": "a Slack message as text/plain (JSON the gateway does not parse) is denied, not judged as an empty body",
+		"input": t.unreadable(t.post("slack", "/api/chat.postMessage", null), "text/plain", "text/plain bodies are not parsed (Airlock reads JSON, form and multipart bodies)"),
+		"want": {"action": "deny", "rule": "catchall.unreadable_body", "risk": "high", "reason_contains": "text/plain bodies are not parsed"},
+	},
+	{
+		"name": "a write with two Content-Types is denied",
+		"input": t.unreadable(t.post("stripe", "/v1/refunds", null), "application/json, application/x-www-form-urlencoded", "the request has more than one Content-Type"),
+		"want": {"action": "deny", "rule": "catchall.unreadable_body", "reason_contains": "exactly one Content-Type"},
+	},
+	{
+		"name": "a malformed multipart body is denied",
+		"input": t.unreadable(t.post("github", "/repos/acme/api/issues", null), "multipart/form-data", "the multipart body has no closing boundary"),
+		"want": {"action": "deny", "rule": "catchall.unreadable_body"},
+	},
+	{
+		"name": "a read is not judged by its body",
+		"input": t.unreadable(t.get("slack", "/api/conversations.list"), "text/plain", "text/plain bodies are not parsed"),
+		"want": {"action": "allow", "rule": "slack.read"},
+	},
 ]
 
 test_catchall if t.passes(cases)

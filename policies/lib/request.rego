@@ -48,6 +48,20 @@ body := b if {
 	is_object(b)
 } else := {}
 
+# Why the gateway could not parse a non-empty body ("" when it could, or there is none): no or a repeated
+# Content-Type, a media type Airlock does not parse (text/plain, application/octet-stream …), a malformed multipart
+# body. `body` is then {} although the request carries something: refuse writes whose body you cannot read.
+body_parse_error := e if {
+	e := input.request.body_parse_error
+	is_string(e)
+} else := ""
+
+# The declared media type of the body ("application/json"), "" without a Content-Type.
+body_media_type := t if {
+	t := input.request.body_media_type
+	is_string(t)
+} else := ""
+
 # GET, HEAD and OPTIONS.
 is_read if method in {"GET", "HEAD", "OPTIONS"}
 

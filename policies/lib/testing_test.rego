@@ -39,6 +39,8 @@ request(route, method, path) := {
 		"query": {},
 		"headers": {"user-agent": "airlock-test"},
 		"body": null,
+		"body_media_type": null,
+		"body_parse_error": null,
 		"body_size": 0,
 		"body_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	},
@@ -60,7 +62,10 @@ put(route, path, body) := with_body(request(route, "PUT", path), body)
 
 patch(route, path, body) := with_body(request(route, "PATCH", path), body)
 
-with_body(inp, body) := object.union(inp, {"request": {"body": body, "body_size": count(json.marshal(body))}})
+with_body(inp, body) := object.union(inp, {"request": {"body": body, "body_media_type": "application/json", "body_size": count(json.marshal(body))}})
+
+# inp with a body the gateway could not parse: unreadable(post("slack", "/api/chat.postMessage", null), "text/plain", "…").
+unreadable(inp, media_type, error) := object.union(inp, {"request": {"body": null, "body_media_type": media_type, "body_parse_error": error, "body_size": 42}})
 
 # inp with fields merged in (objects merge recursively): merge(get("stripe", "/v1/x"), {"intent": "…"}).
 merge(inp, fields) := object.union(inp, fields)

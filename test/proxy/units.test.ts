@@ -77,7 +77,7 @@ describe('the CONNECT input', () => {
     })
     expect(input.request).toEqual({
       method: 'CONNECT', url: 'pypi.org:443', scheme: '', host: 'pypi.org', port: 443, path: '', parsed_path: [], query: {},
-      headers: { 'proxy-authorization': '[redacted]' }, body: null, body_size: 0, body_sha256: 'e3b0',
+      headers: { 'proxy-authorization': '[redacted]' }, body: null, body_media_type: null, body_parse_error: null, body_size: 0, body_sha256: 'e3b0',
     })
     expect(input.route).toEqual({ name: '', upstream: 'https://pypi.org' })
   })

@@ -35,6 +35,8 @@ describe('buildInput', () => {
         query: { 'expand[]': ['customer'] },
         headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: '[redacted]', 'airlock-intent': 'charge%20for%20order%2042', 'x-trace': 't1' },
         body: { amount: '500000', currency: 'usd', 'expand[]': ['a', 'b'] },
+        body_media_type: 'application/x-www-form-urlencoded',
+        body_parse_error: null,
         body_size: body.byteLength,
         body_sha256: 'abc',
       },

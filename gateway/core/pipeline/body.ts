@@ -1,6 +1,7 @@
 // Buffers the request body up to a limit so the policy can read it and the exact bytes can be forwarded (and,
 // for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
 import { AirlockError } from '../errors.ts'
+import { MultipartError, parseMultipart } from './multipart.ts'
 import type { BodyLease } from '../limits/body-budget.ts'
 
 /**
@@ -71,27 +72,59 @@ function tooLarge(limit: number) {
   })
 }
 
-/** JSON → value, form-urlencoded → object of strings (arrays when repeated), anything else → null. */
+/** JSON → value, form-urlencoded → object of strings (arrays when repeated), multipart → its fields, else → null. */
 export function parseBody(body: Uint8Array | null, contentType: string | null): unknown {
   return decodeBody(body, contentType).value
 }
 
-/** parseBody, with the text of a JSON body (valid JSON) so the policy input can carry it without re-serialising. */
-export function decodeBody(body: Uint8Array | null, contentType: string | null): { value: unknown; json?: string } {
-  if (!body || body.byteLength === 0 || !contentType) return { value: null }
+export interface DecodedBody {
+  value: unknown
+  /** The text of a JSON body (valid JSON), so the policy input can carry it without re-serialising. */
+  json?: string
+  /** input.request.body_media_type: the declared media type, lower case, without parameters; null without one. */
+  mediaType: string | null
+  /** input.request.body_parse_error: why a non-empty body is not in `value` (null when it is, or there is none). */
+  parseError: string | null
+}
+
+/**
+ * The body as the policy reads it. A body that claims JSON or form data but is not is refused (400); any other body
+ * the policy cannot read is `null` with a `parseError` saying why, so a rule can refuse what it cannot see
+ * (issue 10 item 6: multipart, text/plain carrying JSON, a repeated Content-Type all reached policies as `null`).
+ */
+export function decodeBody(body: Uint8Array | null, contentType: string | null): DecodedBody {
+  const empty = !body || body.byteLength === 0
+  if (contentType === null) return { value: null, mediaType: null, parseError: empty ? null : 'the body has no Content-Type, so Airlock cannot read it' }
+  // Headers joins a repeated field with ", "; a media type has no comma outside a quoted parameter value.
+  if (/,/.test(contentType.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) {
+    return {
+      value: null,
+      mediaType: contentType.trim().toLowerCase(),
+      parseError: empty ? null : 'the request has more than one Content-Type, so the upstream may read the body differently than Airlock could',
+    }
+  }
   const type = contentType.split(';')[0]!.trim().toLowerCase()
+  if (empty) return { value: null, mediaType: type, parseError: null }
   const isJson = type === 'application/json' || type.endsWith('+json')
   const isForm = type === 'application/x-www-form-urlencoded'
-  if (!isJson && !isForm) return { value: null }
+  if (type === 'multipart/form-data') {
+    try {
+      return { value: parseMultipart(body, contentType), mediaType: type, parseError: null }
+    } catch (err) {
+      if (err instanceof MultipartError) return { value: null, mediaType: type, parseError: err.message }
+      throw err
+    }
+  }
+  if (!isJson && !isForm) return { value: null, mediaType: type, parseError: `${type || 'this'} bodies are not parsed (Airlock reads JSON, form and multipart bodies)` }
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body)
   } catch {
     throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid UTF-8`)
   }
-  if (isForm) return { value: multiValueObject(new URLSearchParams(text)) }
+  if (isForm) return { value: multiValueObject(new URLSearchParams(text)), mediaType: type, parseError: null }
   try {
-    return { value: JSON.parse(text), json: text }
+    return { value: JSON.parse(text), json: text, mediaType: type, parseError: null }
   } catch (err) {
     throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid JSON: ${(err as Error).message}`)
   }

@@ -19,6 +19,10 @@ export interface PolicyInput {
     query: Record<string, string | string[]>
     headers: Record<string, string>
     body: unknown
+    /** The declared media type ("application/json"), lower case, no parameters; null without a Content-Type. */
+    body_media_type: string | null
+    /** Why a non-empty body is not in `body` (no/repeated Content-Type, unparsed type, malformed multipart), or null. */
+    body_parse_error: string | null
     body_size: number
     body_sha256: string
   }
@@ -72,6 +76,8 @@ export function buildInput(p: InputParts): PolicyInput {
       query: tunnel ? {} : redactQuery(u.searchParams),
       headers: redactHeaders(headers),
       body: body.value,
+      body_media_type: tunnel ? null : body.mediaType,
+      body_parse_error: tunnel ? null : body.parseError,
       body_size: p.body?.byteLength ?? 0,
       body_sha256: p.bodySha256,
     },

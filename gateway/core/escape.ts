@@ -8,7 +8,6 @@
 // Each function returns text that displays as the original characters, made visible, never as their effect.
 
 /** C0 and C1 controls and DEL; \t and \n are kept by terminalText (they only move within the text). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this module's purpose
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
 /** Bidirectional formatting controls (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069). */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g

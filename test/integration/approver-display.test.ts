@@ -100,7 +100,6 @@ async function hold(): Promise<string> {
   return id!
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
 
 describe('airlock holds list/show escape terminal control sequences', () => {

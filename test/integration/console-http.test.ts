@@ -11,17 +11,26 @@ import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 let upstream: TestUpstream
+let slow: TestUpstream
 let sso: TestGateway
 let plain: TestGateway
 
 beforeAll(async () => {
   upstream = await startUpstream()
+  slow = await startUpstream(async (_req, res) => {
+    await new Promise((r) => setTimeout(r, 1000))
+    res.writeHead(200)
+    res.end('late')
+  })
   const policyDir = mkdtempSync(join(tmpdir(), 'airlock-console-http-'))
   await buildPolicy(policySource({ 'holdtest.rego': HOLD_RULES }), policyDir)
   const base = (extra: Partial<ConfigInput>): ConfigInput => ({
     policy: { dir: policyDir, watch: false },
     holds: { wait_s: 0.1 },
-    routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
+    routes: [
+      { name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true },
+      { name: 'slow', prefix: '/slow', upstream: slow.url, allow_private: true, timeout_ms: 200 },
+    ],
     approver_groups: { ops: {}, payments: {} },
     approvers: testApprovers,
     ...extra,
@@ -33,7 +42,20 @@ afterAll(async () => {
   await sso?.close()
   await plain?.close()
   await upstream?.close()
+  await slow?.close()
 })
+
+async function signIn(gw: TestGateway, token: string): Promise<string> {
+  const page = await fetch(`${gw.url}/_airlock/console/login`)
+  const signed = await fetch(`${gw.url}/_airlock/console/login`, {
+    method: 'POST',
+    headers: { cookie: cookieOf(page), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf: field(await page.text(), 'csrf'), token }).toString(),
+    redirect: 'manual',
+  })
+  expect(signed.status).toBe(303)
+  return cookieOf(signed)
+}
 
 const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? ''
@@ -64,16 +86,7 @@ describe('Reviews tab', () => {
     const sent = await fetch(`${sso.url}/api/review`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: JSON.stringify({ marker: 'reviewed-1' }) })
     expect(sent.status).toBe(200)
     // Sign in with a token on the SSO gateway too (tokens still work beside the header).
-    const page = await fetch(`${sso.url}/_airlock/console/login`)
-    const html = await page.text()
-    const signed = await fetch(`${sso.url}/_airlock/console/login`, {
-      method: 'POST',
-      headers: { cookie: cookieOf(page), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf: field(html, 'csrf'), token: approverTokens.bob }).toString(),
-      redirect: 'manual',
-    })
-    expect(signed.status).toBe(303)
-    const session = cookieOf(signed)
+    const session = await signIn(sso, approverTokens.bob)
     const reviews = await (await fetch(`${sso.url}/_airlock/console/reviews`, { headers: { cookie: session } })).text()
     expect(reviews).toContain('reviewed-1')
     const id = /action="\/_airlock\/console\/reviews\/([^"]+)"/.exec(reviews)![1]!
@@ -84,5 +97,28 @@ describe('Reviews tab', () => {
     expect(ok.status).toBe(200)
     expect(await ok.text()).toContain('Marked as looking right')
     expect(sso.holds.store.getReview(id)).toMatchObject({ state: 'ok', reviewer: 'bob' })
+  })
+})
+
+describe('outcome unknown', () => {
+  it('a hold whose send timed out is resolved from its page: the person records what happened upstream', async () => {
+    const res = await fetch(`${plain.url}/slow/hold`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' }, body: '{"n": "slow"}' })
+    const id = res.headers.get('airlock-hold-id')!
+    const approved = await fetch(`${plain.url}/_airlock/api/holds/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${approverTokens.bob}`, 'content-type': 'application/json' }, body: '{}' })
+    expect(approved.status).toBe(200)
+    for (let i = 0; i < 100 && plain.holds.store.get(id)!.state !== 'outcome_unknown'; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(plain.holds.store.get(id)!.state).toBe('outcome_unknown')
+    const session = await signIn(plain, approverTokens.carol)
+    const page = await (await fetch(`${plain.url}/_airlock/console/holds/${id}`, { headers: { cookie: session } })).text()
+    expect(page).toContain('Record the outcome')
+    const done = await fetch(`${plain.url}/_airlock/console/holds/${id}/resolve`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: field(page, 'csrf'), outcome: 'executed', comment: 'the upstream shows it' }).toString(),
+      redirect: 'manual',
+    })
+    expect(done.status).toBe(303)
+    expect(plain.holds.store.get(id)!.state).toBe('executed')
+    expect(plain.holds.store.auditRecords().find((r) => r.hold_id === id && r.type === 'hold.resolved')).toMatchObject({ actor: 'approver:carol', record: { outcome: 'executed', comment: 'the upstream shows it' } })
   })
 })

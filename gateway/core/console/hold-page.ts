@@ -108,6 +108,8 @@ function decision(input: HoldPageInput): Html {
   </dl>
   ${!mayDecide(hold.groups, seat.approver)
     ? html`<p>You may read this hold (auditor) but not decide it: it is asked of ${hold.groups.join(', ')}.</p>`
+    : hold.state === 'outcome_unknown'
+    ? resolveForm(seat, hold)
     : hold.state !== 'pending'
     ? html`<p>This hold is ${hold.state.replace('_', ' ')}; there is nothing left to decide.</p>`
     : html`<form class="decide" method="post" action="${BASE}/holds/${hold.id}/decide">
@@ -131,6 +133,22 @@ function decision(input: HoldPageInput): Html {
       : ''}
   </form>`}
 </section>`
+}
+
+/** outcome_unknown: the gateway stopped or timed out mid-send; a person checks the upstream and records what happened. */
+function resolveForm(seat: Seat, hold: Hold): Html {
+  return html`<p>Airlock cannot tell whether the upstream received this request (it was never re-sent). Check the
+  upstream, then record what happened.</p>
+  <form class="decide" method="post" action="${BASE}/holds/${hold.id}/resolve">
+    <input type="hidden" name="csrf" value="${seat.csrf}">
+    <fieldset><legend>What happened upstream?</legend>
+      <label><input type="radio" name="outcome" value="executed" required> It was carried out</label>
+      <label><input type="radio" name="outcome" value="failed"> It was not carried out</label>
+    </fieldset>
+    <label for="resolve-comment">How you checked</label>
+    <textarea id="resolve-comment" name="comment"></textarea>
+    <div class="buttons"><button type="submit">Record the outcome</button></div>
+  </form>`
 }
 
 function agent(seat: Seat, hold: Hold): Html {

@@ -173,7 +173,12 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
     `${BASE}/holds/:id`,
     signedIn(async (c, seat, cookies) => {
       const done = c.req.query('done')
-      const notice = done === 'approve' ? 'Your approval is recorded.' : done === 'deny' ? 'You denied it; the agent has been told, with your comment.' : undefined
+      const notices: Record<string, string> = {
+        approve: 'Your approval is recorded.',
+        deny: 'You denied it; the agent has been told, with your comment.',
+        resolve: 'The outcome is recorded.',
+      }
+      const notice = done ? notices[done] : undefined
       return renderHold(c, seat, c.req.param('id')!, 200, notice ? { kind: 'ok', text: notice } : undefined, undefined, cookies)
     }),
   )
@@ -203,6 +208,22 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
     }),
   )
 
+  app.post(
+    `${BASE}/holds/:id/resolve`,
+    signedIn(async (c, seat) => {
+      const id = c.req.param('id')!
+      const str = await form(c)
+      const outcome = str('outcome')
+      if (outcome !== 'executed' && outcome !== 'failed') return renderHold(c, seat, id, 400, { kind: 'error', text: 'Choose what happened upstream.' })
+      try {
+        service.resolve(id, seat.approver, outcome, str('comment')?.trim() || null)
+      } catch (err) {
+        if (!(err instanceof AirlockError)) throw err
+        return renderHold(c, seat, id, err.status, { kind: 'error', text: `Not recorded: ${err.message}` })
+      }
+      return redirect(`${BASE}/holds/${id}?done=resolve`)
+    }),
+  )
   app.get(`${BASE}/reviews`, signedIn(async (c, seat, cookies) => send(c, reviewsPage(seat), 200, cookies)))
   app.post(
     `${BASE}/reviews/:id`,

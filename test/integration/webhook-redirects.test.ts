@@ -77,6 +77,7 @@ describe('the guarded pool refuses private IP literals at connect time', () => {
   // resolver about an IP literal, so this check is the only one such a hop meets.
   it.each(['127.0.0.1', '[::1]'])('a request to %s through the guarded connector never connects', async (host) => {
     const port = canary.port
+    const before = canary.received.length
     const agent = new Agent({ connect: guardedConnector({ timeout: 2000 }) })
     try {
       const err = await request(`http://${host}:${port}/`, { dispatcher: agent }).then(
@@ -84,7 +85,7 @@ describe('the guarded pool refuses private IP literals at connect time', () => {
         (e: unknown) => e,
       )
       expect(err).toMatchObject({ code: 'AIRLOCK_DESTINATION_FORBIDDEN' })
-      expect(canary.received).toHaveLength(0)
+      expect(canary.received).toHaveLength(before)
     } finally {
       await agent.close()
     }

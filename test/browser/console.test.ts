@@ -220,9 +220,14 @@ describe('console in a real browser', () => {
     await page.getByRole('button', { name: 'Verify the chain' }).click()
     expect(await page.locator('.notice.ok').textContent()).toMatch(/The chain of \d+ records verifies/)
     await screenshot(page, '06-audit')
+    const before = (await page.context().cookies()).find((c) => c.name === 'airlock_console')!
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.waitForURL(/\/login$/)
     expect((await page.context().cookies()).find((c) => c.name === 'airlock_console')).toBeUndefined()
+    // A copy of the signed-out cookie no longer works.
+    const replayed = await fetch(`${gw.url}/_airlock/console`, { headers: { cookie: `airlock_console=${before.value}` }, redirect: 'manual' })
+    expect(replayed.status).toBe(303)
+    expect(replayed.headers.get('location')).toContain('/login')
     await page.close()
   })
 

@@ -32,6 +32,15 @@ describe('sessions', () => {
     expect(await s.open(`${payload}`, 1000)).toBeUndefined()
   })
 
+  it('a signed-out session is refused even if its cookie is presented again', async () => {
+    const s = new SessionSigner('k')
+    const session = { sub: 'bob', exp: 5000, csrf: 'random-1', via: 'token' as const }
+    const sealed = await s.seal(session)
+    s.revoke(session, 1000)
+    expect(await s.open(sealed, 1000)).toBeUndefined()
+    expect(await s.open(await s.seal({ ...session, csrf: 'random-2' }), 1000)).toBeDefined()
+  })
+
   it('cookies are HttpOnly, SameSite=Strict, scoped to the console, Secure only over https', () => {
     expect(cookie('a', 'v', { secure: false, maxAgeS: 10 })).toBe('a=v; Path=/_airlock/console; HttpOnly; SameSite=Strict; Max-Age=10')
     expect(cookie('a', 'v', { secure: true, maxAgeS: 10 })).toMatch(/; Secure$/)

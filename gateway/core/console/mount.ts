@@ -148,6 +148,8 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
   app.post(
     `${BASE}/logout`,
     signedIn(async (c, seat) => {
+      const session = await signer.open(readCookie(c.req.header('cookie'), SESSION_COOKIE), now())
+      if (session) signer.revoke(session, now())
       service.audit('console.signed_out', `approver:${seat.approver.id}`, null, {})
       return redirect(`${BASE}/login`, [cookie(SESSION_COOKIE, '', { secure: secure(c), maxAgeS: 0 })])
     }),

@@ -29,8 +29,19 @@ export function randomToken(): string {
 
 export class SessionSigner {
   readonly #key: string
+  /** Signed-out sessions (by CSRF token, which is random per session) until they would have expired. */
+  readonly #revoked = new Map<string, number>()
   constructor(key: string) {
     this.#key = key
+  }
+
+  /**
+   * Sign-out: the cookie is cleared, and the session refused here even if a copy of it is presented later (in this
+   * process, or the holds object on Workers; a restart forgets the list but also changes a random key).
+   */
+  revoke(s: Session, now: number): void {
+    this.#revoked.set(s.csrf, s.exp)
+    if (this.#revoked.size > 10_000) for (const [k, exp] of this.#revoked) if (exp <= now) this.#revoked.delete(k)
   }
 
   async seal(s: Session): Promise<string> {
@@ -45,7 +56,8 @@ export class SessionSigner {
     if (!payload || !mac || !constantTimeEqual(await hmacSha256Hex(this.#key, `session.${payload}`), mac)) return undefined
     try {
       const s = JSON.parse(unb64url(payload)) as Session
-      return typeof s.sub === 'string' && typeof s.csrf === 'string' && typeof s.exp === 'number' && s.exp > now ? s : undefined
+      const valid = typeof s.sub === 'string' && typeof s.csrf === 'string' && typeof s.exp === 'number' && s.exp > now
+      return valid && !this.#revoked.has(s.csrf) ? s : undefined
     } catch {
       return undefined
     }

@@ -5,6 +5,7 @@
 //                                       (scope.ts): these handlers only authenticate, parse and serialise.
 import type { Context, Hono } from 'hono'
 import type { ApproverConfig, Config } from '../config/schema.ts'
+import { scrubSecrets, secretValues } from '../credentials.ts'
 import { AirlockError, errorResponse, toAirlockError } from '../errors.ts'
 import { KeyRing } from '../keys.ts'
 import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
@@ -25,6 +26,7 @@ export interface HoldGateOptions {
 }
 
 export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger, opts: HoldGateOptions = {}): Promise<HoldGate> {
+  const secretList = secretValues(config, secrets)
   const warn = (what: string) => (_: unknown, env: string) => logger.warn({ event: 'config' }, `${what}: environment variable ${env} is not set`)
   const approvers = await KeyRing.create(config.approvers, (a) => ({ env: a.token_env, sha256: a.token_sha256 }), secrets, warn('approver token'))
   // The pipeline already warned about agents whose key is unset.
@@ -58,7 +60,8 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       return await fn(c)
     } catch (err) {
       const e = toAirlockError(err)
-      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ err: String((e.cause as Error)?.stack ?? e.cause) }, 'holds API error')
+      // The stack helps the operator; it is scrubbed of known secret values like every thrown message logged.
+      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ err: scrubSecrets(String((e.cause as Error)?.stack ?? e.cause), secretList) }, 'holds API error')
       return errorResponse(e)
     }
   }

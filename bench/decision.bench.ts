@@ -1,14 +1,14 @@
-// The price of one policy decision, in process: the gateway's own functions, imported directly (undici's lesson:
-// micro-benchmarks import internals). One decision = buildInput (URL, header redaction, JSON body parse) +
-// evaluate (opa-wasm: stringify the input, copy it into wasm memory, evaluate, read the result back) +
-// toDecision (validate the result). Each iteration is timed on its own, so p99 includes GC pauses.
+// The price of one policy decision, in process: the gateway's own decision stage, `decide()`, imported directly
+// (undici's lesson: micro-benchmarks import internals). One decision = buildInput (URL, header redaction, JSON body
+// parse) + evaluate (opa-wasm: stringify the input, copy it into wasm memory, evaluate, read the result back) +
+// toDecision (validate the result); decide() times each step. Each iteration is timed on its own, so p99 includes
+// GC pauses.
 //
 //   node bench/decision.bench.ts <example policy dir> <1,000-rule policy dir>     (prints JSON)
-import { buildInput } from '../gateway/core/pipeline/input.ts'
+import { decide } from '../gateway/core/pipeline/decide.ts'
 import { loadPolicyDir } from '../gateway/node/policy-files.ts'
-import { toDecision } from '../gateway/core/policy/decision.ts'
 import type { RouteConfig } from '../gateway/core/config/schema.ts'
-import type { PolicyEvaluator } from '../gateway/core/policy/evaluator.ts'
+import type { PolicyEvaluator } from '../gateway/core/ports.ts'
 import { percentile } from './loadgen.ts'
 
 export interface DecisionCase {
@@ -69,19 +69,17 @@ function bench(policy: PolicyEvaluator, name: DecisionCase['policy'], method: st
   let action = ''
   for (let i = -warmup; i < iterations; i++) {
     const t0 = performance.now()
-    const input = buildInput({ method, upstreamUrl, headers: h, body, bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', agent, route, nowMs: Date.now(), pendingHolds: {} })
+    const parts = { method, upstreamUrl, headers: h, body, bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', agent, route, nowMs: Date.now(), pendingHolds: {} }
+    const decided = decide(policy, { parts }, { defaults })
     const t1 = performance.now()
-    const raw = policy.evaluate(input)
-    const t2 = performance.now()
-    const decision = toDecision(raw, defaults, `${method} ${upstreamUrl.hostname}${upstreamUrl.pathname}`)
-    const t3 = performance.now()
+    if (!decided.ok) throw decided.error
     if (i >= 0) {
-      total[i] = (t3 - t0) * 1000
-      stages[0]![i] = (t1 - t0) * 1000
-      stages[1]![i] = (t2 - t1) * 1000
-      stages[2]![i] = (t3 - t2) * 1000
+      total[i] = (t1 - t0) * 1000
+      stages[0]![i] = decided.timing.input_us
+      stages[1]![i] = decided.timing.eval_us
+      stages[2]![i] = decided.timing.validate_us
     }
-    action = decision.action
+    action = decided.decision.action
   }
   const median = (a: Float64Array) => round(percentile(a.sort(), 50))
   total.sort()

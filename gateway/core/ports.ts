@@ -1,5 +1,8 @@
-// The interfaces the core declares and the runtime adapters implement (hono's GetConnInfo pattern):
-// tests inject their own, so nothing in the core is monkey-patched.
+// Every interface the core declares and the runtime adapters implement (hono's GetConnInfo pattern), in one module:
+// tests inject their own, so nothing in the core is monkey-patched. This module imports only types, and only from
+// modules that import no port back (request.ts, config, policy/decision.ts), so it can never close an import loop.
+import type { Hono } from 'hono'
+import type { Evaluated, HeldRequest } from './pipeline/request.ts'
 
 /** Reads a secret by name: process.env on Node, Worker secrets on Workers. */
 export type Secrets = (name: string) => string | undefined
@@ -39,6 +42,54 @@ export interface UpstreamRequest {
  * AIRLOCK_UPSTREAM_CONNECT, AIRLOCK_UPSTREAM_TIMEOUT or AIRLOCK_DESTINATION_FORBIDDEN.
  */
 export type Upstream = (req: UpstreamRequest) => Promise<Response>
+
+/** Sends a webhook; allowPrivate mirrors the webhook's config (the SSRF guard applies otherwise). */
+export type WebhookFetch = (url: string, init: RequestInit, allowPrivate: boolean) => Promise<Response>
+
+/** What the pipeline needs from a policy (policy/evaluator.ts loads the opa-wasm one); tests may inject their own. */
+export interface PolicyEvaluator {
+  /** Identifies the compiled policy and data (sha256), logged with every decision. */
+  readonly revision: string
+  /** Evaluates the decision entrypoint and returns its raw result set. Synchronous, never re-entered. */
+  evaluate(input: unknown): unknown
+}
+
+export interface PolicySource {
+  /** The policy serving now; undefined until one has loaded (then /readyz fails and requests are refused). */
+  current(): PolicyEvaluator | undefined
+}
+
+export type SqlValue = string | number | null | Uint8Array
+
+/** The hold store's database (holds/store.ts): node:sqlite on Node, the Durable Object's SQLite on Workers. */
+export interface SqlDriver {
+  /** Runs one statement and returns its rows as plain objects (blobs as Uint8Array). */
+  all<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[]
+  /** Runs one statement; returns the number of rows it changed. */
+  run(sql: string, ...params: SqlValue[]): number
+  /** Runs fn atomically: all of its statements or none. fn is synchronous, so nothing interleaves. */
+  transaction<T>(fn: () => T): T
+}
+
+export interface HoldOutcome {
+  holdId: string
+  response: Response
+}
+
+/**
+ * What the request pipeline needs from the holds subsystem. On Node the HoldService implements it in process
+ * (holds/api.ts); on Workers a thin client forwards each call to the Durable Object that owns the state.
+ */
+export interface HoldGate {
+  /** Pending holds per approver group, shown to policies as input.gateway.pending_holds. */
+  pendingCounts(): Promise<Record<string, number>>
+  /** Stores (or joins, for an identical retry) a hold, notifies approvers, waits as the agent asked. */
+  hold(req: HeldRequest, signal: AbortSignal): Promise<HoldOutcome>
+  /** Samples a forwarded `review` request into the after-the-fact review queue; true when sampled. */
+  review(req: Evaluated, upstreamStatus: number): Promise<boolean>
+  /** Adds the approver and hold-status API to the gateway's app. */
+  mount(app: Hono): void
+}
 
 export const systemClock: Clock = { now: () => Date.now() }
 

@@ -8,7 +8,8 @@ import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, describeThrown } from '../core/errors.ts'
-import { toDecision } from '../core/policy/decision.ts'
+import { decide } from '../core/pipeline/decide.ts'
+import type { PolicyInput } from '../core/pipeline/request.ts'
 import type { Flags } from './cli-args.ts'
 import { loadPolicyDir } from './policy-files.ts'
 import { buildPolicy, testPolicy } from './toolchain/build.ts'
@@ -118,12 +119,10 @@ export async function evalCommand(config: Config, flags: Flags): Promise<number>
   const now = Date.now()
   input.gateway ??= { now: new Date(now).toISOString(), now_ns: now * 1e6, pending_holds: {} }
   const policy = await loadPolicyDir(config.policy.dir)
-  const request = (input.request ?? {}) as { method?: string; host?: string; path?: string }
-  const decision = toDecision(
-    policy.evaluate(input),
-    { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate },
-    `${request.method ?? ''} ${request.host ?? ''}${request.path ?? ''}`,
-  )
+  // The gateway's own decision stage, on an input given as is (it may be partial: the policy decides what it needs).
+  const decided = decide(policy, { input: input as unknown as PolicyInput }, { defaults: { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate } })
+  if (!decided.ok) throw decided.error
+  const { decision } = decided
   out(JSON.stringify({ revision: policy.revision, decision }, null, 2))
   const missing = decision.action === 'hold' ? unknownGroups(decision.approvers, config) : []
   if (missing.length) {

@@ -13,12 +13,12 @@ import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { DatabaseSync } from 'node:sqlite'
 import type { Config } from '../core/config/schema.ts'
-import { describeThrown, toAirlockError } from '../core/errors.ts'
+import { describeThrown } from '../core/errors.ts'
 import { readOutcomes } from '../core/holds/outcomes.ts'
-import type { SqlDriver } from '../core/holds/sql.ts'
 import { DECISION_PATH } from '../core/pipeline/decision-log.ts'
-import { toDecision } from '../core/policy/decision.ts'
-import type { PolicyEvaluator } from '../core/policy/evaluator.ts'
+import { decide } from '../core/pipeline/decide.ts'
+import type { PolicyInput } from '../core/pipeline/request.ts'
+import type { PolicyEvaluator, SqlDriver } from '../core/ports.ts'
 import { ReplayAnalysis, type CandidateOutcome, type HumanOutcome, type RecordedLine, type ReplayReport } from '../core/replay/analysis.ts'
 import { checkFailOn, renderMarkdown, renderText } from '../core/replay/render.ts'
 import { loadPolicyDir } from './policy-files.ts'
@@ -125,21 +125,10 @@ async function replayFile(file: string, policy: PolicyEvaluator, defaults: { tim
   }
 }
 
-/** The gateway's decision path for a recorded input: evaluate, then validate; any error denies (fail closed). */
+/** The gateway's decision stage (decide()) on a recorded input: evaluate, then validate; any error denies (fail closed). */
 export function evaluateRecorded(policy: PolicyEvaluator, input: unknown, defaults: { timeout_s: number; sample_rate: number }): CandidateOutcome {
-  try {
-    let raw: unknown
-    try {
-      raw = policy.evaluate(input)
-    } catch (err) {
-      return { ok: false, code: 'AIRLOCK_POLICY_ERROR', message: describeThrown(err) }
-    }
-    const r = (input as { request?: { method?: string; host?: string; path?: string } }).request
-    return { ok: true, decision: toDecision(raw, defaults, `${r?.method ?? ''} ${r?.host ?? ''}${r?.path ?? ''}`) }
-  } catch (err) {
-    const e = toAirlockError(err)
-    return { ok: false, code: e.code, message: e.message }
-  }
+  const d = decide(policy, { input: input as PolicyInput }, { defaults })
+  return d.ok ? { ok: true, decision: d.decision } : { ok: false, code: d.error.code, message: d.error.message }
 }
 
 interface Candidate {

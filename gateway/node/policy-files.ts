@@ -4,10 +4,9 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { PolicySource } from '../core/gateway.ts'
 import { AirlockError, describeThrown } from '../core/errors.ts'
-import { loadWasmPolicy, type PolicyEvaluator } from '../core/policy/evaluator.ts'
-import type { Logger } from '../core/ports.ts'
+import { loadWasmPolicy } from '../core/policy/evaluator.ts'
+import type { Logger, PolicyEvaluator, PolicySource } from '../core/ports.ts'
 
 export function policyRevision(wasm: Uint8Array, data: Uint8Array): string {
   return createHash('sha256').update(wasm).update('\0').update(data).digest('hex')

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import type { SqlDriver, SqlValue } from '../core/holds/sql.ts'
+import type { SqlDriver, SqlValue } from '../core/ports.ts'
 
 export interface NodeSqlDriver extends SqlDriver {
   close(): void

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net'
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
 import { AirlockError } from '../core/errors.ts'
+import { NULL_BODY_STATUS } from '../core/pipeline/forward.ts'
 import type { Upstream, UpstreamRequest } from '../core/ports.ts'
 import { forbidden, guardedConnector, isPrivateAddress } from './ssrf.ts'
 import { readableToWeb } from './web-stream.ts'
@@ -19,8 +20,6 @@ export interface NodeUpstream extends Upstream {
   webhookFetch(url: string, init: RequestInit, allowPrivate: boolean): Promise<Response>
   close(): Promise<void>
 }
-
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304])
 
 export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
   const common = { keepAliveTimeout: 30_000, connections: 256, connect: { timeout: opts.connectTimeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) } }

@@ -6,8 +6,7 @@
 // `settle` again with the time left, and the new instance answers from SQLite.
 import type { Hono } from 'hono'
 import { AirlockError, describeThrown, errorResponse } from '../core/errors.ts'
-import type { HoldGate } from '../core/holds/gate.ts'
-import type { Clock, Logger } from '../core/ports.ts'
+import type { Clock, HoldGate, Logger } from '../core/ports.ts'
 import type { HoldsApi } from './holds-object.ts'
 import { toWire, unwrap } from './wire.ts'
 

@@ -1,7 +1,7 @@
 // The core SqlDriver over a Durable Object's SQLite (ctx.storage.sql), so the same HoldStore runs on Workers.
 // Calls are synchronous like node:sqlite's, and a Durable Object runs one event at a time, so a transaction cannot
 // interleave with anything else in the object.
-import type { SqlDriver, SqlValue } from '../core/holds/sql.ts'
+import type { SqlDriver, SqlValue } from '../core/ports.ts'
 
 // Blobs go in as ArrayBuffer and come back as ArrayBuffer; the store speaks Uint8Array.
 const bind = (v: SqlValue): SqlStorageValue => (v instanceof Uint8Array ? (v.slice().buffer as ArrayBuffer) : v)

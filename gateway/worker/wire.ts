@@ -3,8 +3,7 @@
 // Errors cross the same way: AirlockError's class does not survive RPC, its code and details must.
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, type ErrorCode } from '../core/errors.ts'
-import type { Evaluated } from '../core/gateway.ts'
-import type { HeldRequest } from '../core/holds/gate.ts'
+import type { Evaluated, HeldRequest } from '../core/pipeline/request.ts'
 
 export interface WireEvaluated extends Omit<Evaluated, 'route' | 'upstreamUrl' | 'headers'> {
   route: string

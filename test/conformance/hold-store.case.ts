@@ -4,7 +4,7 @@
 // No node:* imports here: this file also runs in workerd.
 import { describe, expect, it } from 'vitest'
 import { verifyChain } from '../../gateway/core/holds/audit.ts'
-import type { SqlDriver } from '../../gateway/core/holds/sql.ts'
+import type { SqlDriver } from '../../gateway/core/ports.ts'
 import { HoldStore, type NewHold } from '../../gateway/core/holds/store.ts'
 import type { Decision } from '../../gateway/core/policy/decision.ts'
 

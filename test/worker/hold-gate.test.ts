@@ -2,7 +2,7 @@
 // that a failed review sample never turns a forwarded request into an error.
 import { describe, expect, it } from 'vitest'
 import { AirlockError } from '../../gateway/core/errors.ts'
-import type { HeldRequest } from '../../gateway/core/holds/gate.ts'
+import type { HeldRequest } from '../../gateway/core/pipeline/request.ts'
 import { silentLogger } from '../../gateway/core/ports.ts'
 import { createDurableHoldGate, isRetryable, PENDING_TTL_MS } from '../../gateway/worker/hold-gate.ts'
 import type { HoldsApi } from '../../gateway/worker/holds-object.ts'

@@ -9,14 +9,12 @@ import { scrubSecrets, secretValues } from '../credentials.ts'
 import { AirlockError, errorResponse, toAirlockError } from '../errors.ts'
 import { KeyRing } from '../keys.ts'
 import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
-import type { Secrets, Logger } from '../ports.ts'
-import type { HoldGate } from './gate.ts'
-import { isTerminal, type HoldService } from './service.ts'
-import type { HoldState, Review } from './types.ts'
+import type { HoldGate, Logger, Secrets } from '../ports.ts'
+import type { HoldService } from './service.ts'
+import { HOLD_STATES as STATES, isTerminal, type HoldState, type Review } from './types.ts'
 import { mountConsole } from '../console/mount.ts'
 import { mountSlackInteractions } from '../slack/interactions.ts'
 
-const STATES: HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
 type ReviewState = Review['state']
 const REVIEW_STATES: ReviewState[] = ['pending', 'ok', 'flagged']
 

@@ -1,22 +1,37 @@
 // Webhook deliveries: queued in the store in the same step as the state change they report, then sent, signed, with
 // retries and backoff. A receiver that is down delays notifications; it never loses a hold or blocks a decision.
+import type { Config } from '../config/schema.ts'
 import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
 import { isAirlockError } from '../errors.ts'
+import type { Clock, Logger, Metrics, Secrets, WebhookFetch } from '../ports.ts'
 import { standardHeaders, standardKey } from './standard-webhooks.ts'
 import { SLACK_HOOK, SlackPoster } from '../slack/poster.ts'
 import { redactUrl } from '../redact.ts'
-import type { HoldServiceDeps } from './service.ts'
+import type { SlackApiFactory } from '../slack/api.ts'
+import type { HoldStore } from './store.ts'
 import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
 
+export interface NotifierDeps {
+  config: Config
+  store: HoldStore
+  secrets: Secrets
+  logger: Logger
+  metrics: Metrics
+  clock: Clock
+  webhookFetch: WebhookFetch
+  /** Builds the Slack Web API client (Node: @slack/web-api; default: the core's fetch client). */
+  slackApi?: SlackApiFactory | undefined
+}
+
 export class Notifier {
-  readonly #deps: HoldServiceDeps
+  readonly #deps: NotifierDeps
   readonly #newId: () => string
   #delivering: Promise<void> | undefined
   #deliverAgain = false
 
   readonly #slack: SlackPoster
 
-  constructor(deps: HoldServiceDeps, newId: () => string) {
+  constructor(deps: NotifierDeps, newId: () => string) {
     this.#deps = deps
     this.#newId = newId
     this.#slack = new SlackPoster(deps)

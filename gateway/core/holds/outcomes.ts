@@ -1,7 +1,7 @@
 // What people decided about holds, read for replay: one read-only query over the holds table, here beside the schema
 // (sql.ts) so no adapter runs SQL against the core's tables.
 import type { HumanOutcome } from '../replay/analysis.ts'
-import type { SqlDriver } from './sql.ts'
+import type { SqlDriver } from '../ports.ts'
 
 const APPROVED = new Set(['approved', 'executing', 'executed', 'failed', 'outcome_unknown'])
 

@@ -1,9 +1,8 @@
 // What an agent receives for a hold, by state. Never a 2xx before the upstream has executed: an agent that sees
 // 2xx must be able to trust that the action happened. Every body says in words what happened and what to do next.
 import { AirlockError, errorResponse } from '../errors.ts'
+import { NULL_BODY_STATUS } from '../pipeline/forward.ts'
 import type { Hold } from './types.ts'
-
-const NULL_BODY_STATUS = [101, 204, 205, 304]
 
 /** The state anyone allowed to poll may see: no approver comments beyond a denial's. */
 export function holdStatus(hold: Hold): object {
@@ -54,7 +53,7 @@ export function holdResponse(hold: Hold, retryAfterS: number, decisionId = hold.
       // Stored responses are capped; say so rather than hand over a silently cut body.
       if (r.truncated) h.set('airlock-response-truncated', 'true')
       if (r.truncated) h.delete('content-length')
-      return new Response(NULL_BODY_STATUS.includes(r.status) ? null : (r.body as Uint8Array<ArrayBuffer>), { status: r.status, headers: h })
+      return new Response(NULL_BODY_STATUS.has(r.status) ? null : (r.body as Uint8Array<ArrayBuffer>), { status: r.status, headers: h })
     }
     case 'denied': {
       const who = hold.denial?.approver ?? 'an approver'

@@ -6,12 +6,12 @@ import { sha256Hex } from '../digest.ts'
 import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
 import { AirlockError, isAirlockError } from '../errors.ts'
 import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
-import { forward, type Evaluated } from '../gateway.ts'
-import type { Clock, Logger, Metrics, Secrets, Upstream } from '../ports.ts'
+import type { Clock, Logger, Metrics, Secrets, Upstream, WebhookFetch } from '../ports.ts'
+import { forward } from '../pipeline/forward.ts'
+import type { Evaluated, HeldRequest } from '../pipeline/request.ts'
 import { contextHash, present, type Presentation } from './presentation.ts'
-import type { HeldRequest } from './gate.ts'
 import type { HoldStore } from './store.ts'
-import type { Approval, Hold, HoldState, Review } from './types.ts'
+import { isTerminal, type Approval, type Hold, type HoldState, type Review } from './types.ts'
 import { verifyChain, type AuditRecord, type AuditVerification } from './audit.ts'
 import { buildReport, type Report } from './report.ts'
 import { assertMayDecide, mayDecide, mayRead, notFound, readScope, reviewGroups } from './scope.ts'
@@ -31,7 +31,7 @@ export interface HoldServiceDeps {
   metrics: Metrics
   clock: Clock
   /** Sends a webhook; allowPrivate mirrors the webhook's config (the SSRF guard applies otherwise). */
-  webhookFetch: (url: string, init: RequestInit, allowPrivate: boolean) => Promise<Response>
+  webhookFetch: WebhookFetch
   /** Builds the Slack Web API client (Node: @slack/web-api; default: the core's fetch client). */
   slackApi?: SlackApiFactory | undefined
   random?: () => number
@@ -476,8 +476,4 @@ export class HoldService {
   deliver(): Promise<void> {
     return this.#notifier.deliver()
   }
-}
-
-export function isTerminal(state: HoldState): boolean {
-  return !['pending', 'approved', 'executing'].includes(state)
 }

@@ -1,15 +1,7 @@
 // The holds state lives in SQLite on both runtimes: node:sqlite on Node, a SQLite-backed Durable Object on Workers.
 // The store is written once against this small driver interface; each runtime supplies a driver.
-export type SqlValue = string | number | null | Uint8Array
-
-export interface SqlDriver {
-  /** Runs one statement and returns its rows as plain objects (blobs as Uint8Array). */
-  all<T = Record<string, SqlValue>>(sql: string, ...params: SqlValue[]): T[]
-  /** Runs one statement; returns the number of rows it changed. */
-  run(sql: string, ...params: SqlValue[]): number
-  /** Runs fn atomically: all of its statements or none. fn is synchronous, so nothing interleaves. */
-  transaction<T>(fn: () => T): T
-}
+// The driver interface (SqlDriver) is a port, declared in ports.ts.
+import type { SqlDriver } from '../ports.ts'
 
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped: append. */
 export const MIGRATIONS: string[] = [

@@ -3,8 +3,9 @@
 // runtimes. Business rules (who may approve, comments, expiry) live in HoldService; this file only keeps state.
 import { AirlockError } from '../errors.ts'
 import { GENESIS, auditHash, type AuditRecord } from './audit.ts'
+import type { SqlDriver, SqlValue } from '../ports.ts'
 import type { ReadScope } from './scope.ts'
-import { migrate, type SqlDriver, type SqlValue } from './sql.ts'
+import { migrate } from './sql.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
 
 type Row = { [column: string]: SqlValue }

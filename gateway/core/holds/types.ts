@@ -7,7 +7,16 @@ import type { Decision } from '../policy/decision.ts'
  */
 export type HoldState = 'pending' | 'approved' | 'executing' | 'executed' | 'failed' | 'denied' | 'expired' | 'outcome_unknown'
 
+/** Every state, in the order of a hold's life (the API validates ?state= against it). */
+export const HOLD_STATES: readonly HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
+
+/** States in which the outcome is not known yet: an agent waiting on such a hold keeps waiting (or polling). */
 export const OPEN_STATES: readonly HoldState[] = ['pending', 'approved', 'executing']
+
+/** A state the agent can act on: the hold is settled one way or another. */
+export function isTerminal(state: HoldState): boolean {
+  return !OPEN_STATES.includes(state)
+}
 
 export interface Approval {
   approver: string

@@ -5,12 +5,7 @@ import type { AgentConfig, AgentKeyLocation, RouteConfig } from '../config/schem
 import { KeyRing } from '../keys.ts'
 import { AirlockError } from '../errors.ts'
 import type { Secrets } from '../ports.ts'
-
-export interface Agent {
-  id: string
-  owner: string
-  labels: Record<string, string>
-}
+import type { Agent } from './request.ts'
 
 export const AGENT_KEY_HEADER = 'airlock-agent-key'
 

@@ -3,18 +3,25 @@
 import { AirlockError } from '../errors.ts'
 import { MultipartError, parseMultipart } from './multipart.ts'
 import type { BodyLease } from '../limits/body-budget.ts'
+import type { InboundRequest } from './request.ts'
 
 /**
  * With a lease (limits/body-budget.ts), the bytes are reserved in the gateway-wide budget before they are read: the
  * declared Content-Length at once, a chunked body as it arrives; past the budget it throws 503 AIRLOCK_OVERLOADED.
  */
-export async function readBody(request: Pick<Request, 'method' | 'body' | 'headers'>, limit: number, lease?: BodyLease): Promise<Uint8Array | null> {
+export async function readBody(request: Pick<InboundRequest, 'method' | 'body' | 'headers'>, limit: number, lease?: BodyLease): Promise<Uint8Array | null> {
   const declared = request.headers.get('content-length')
   // A GET or HEAD that declares no body has none (RFC 9112 §6.3). Checking first matters: on Node, touching
   // `request.body` turns @hono/node-server's lightweight request into a full Request, on the hot path.
   if ((request.method === 'GET' || request.method === 'HEAD') && declared === null && !request.headers.has('transfer-encoding')) return null
   if (request.body === null) return null
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
+  if (request.body instanceof Uint8Array) {
+    // Bytes an adapter has already read: the same limit, and the same budget (they are held until the request ends).
+    if (request.body.byteLength > limit) throw tooLarge(limit)
+    lease?.cover(request.body.byteLength)
+    return request.body
+  }
   if (lease && declared !== null) lease.cover(Number(declared) || 0)
   let read: { bytes: Uint8Array; truncated: boolean }
   try {

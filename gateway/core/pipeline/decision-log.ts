@@ -2,7 +2,7 @@
 // (decision_id, path, input, result, timestamp, metrics.timer_rego_query_eval_ns) so existing OPA log tooling reads it.
 // The input is already redacted when it is built; nothing here may add a secret.
 import type { Decision } from '../policy/decision.ts'
-import type { PolicyInput } from './input.ts'
+import type { PolicyInput } from './request.ts'
 
 export const DECISION_PATH = 'airlock/decision'
 

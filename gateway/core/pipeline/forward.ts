@@ -1,10 +1,12 @@
-// What crosses the gateway in each direction: the agent's own credentials and Airlock's control headers stay
-// behind, the route's real credential is injected, and hop-by-hop headers are dropped (RFC 9110 §7.6.1: they
-// describe one connection, not the message).
-import type { RouteConfig } from '../config/schema.ts'
+// The forward stage: what crosses the gateway in each direction, and the send itself. The agent's own credentials
+// and Airlock's control headers stay behind, the route's real credential is injected at send time, and hop-by-hop
+// headers are dropped (RFC 9110 §7.6.1: they describe one connection, not the message). The allow/review path and
+// hold execution both send through `forward`, so an approved hold goes out exactly as an allowed request would.
+import type { Config, RouteConfig } from '../config/schema.ts'
 import { credentialInvalid, headerValueProblem } from '../credentials.ts'
 import { AirlockError } from '../errors.ts'
-import type { Secrets } from '../ports.ts'
+import type { Metrics, Secrets, Upstream } from '../ports.ts'
+import type { Evaluated } from './request.ts'
 
 const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']
 
@@ -91,7 +93,8 @@ export function injectCredential(h: Headers, route: RouteConfig, secrets: Secret
   return h
 }
 
-const NULL_BODY_STATUS = new Set([101, 204, 205, 304])
+/** Statuses whose response has no body whatever the headers say (RFC 9110 §6.4.1); a Response refuses one. */
+export const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304])
 
 /** The upstream response as the agent receives it: same status and bytes, minus hop-by-hop headers. */
 export function downstreamResponse(upstream: Response, decisionId: string): Response {
@@ -100,4 +103,29 @@ export function downstreamResponse(upstream: Response, decisionId: string): Resp
   h.set('airlock-decision-id', decisionId)
   const body = NULL_BODY_STATUS.has(upstream.status) ? null : upstream.body
   return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: h })
+}
+
+export interface ForwardDeps {
+  config: Pick<Config, 'limits'>
+  upstream: Upstream
+  secrets: Secrets
+  metrics: Metrics
+}
+
+/** Sends an evaluated request upstream with the route's credential; shared by the allow path and hold execution. */
+export async function forward(deps: ForwardDeps, r: Pick<Evaluated, 'route' | 'method' | 'upstreamUrl' | 'headers' | 'body'>): Promise<Response> {
+  // Sets the credential on the request's own headers: they were built for this send (upstreamHeaders, or a hold's
+  // stored headers copied at execution), and nothing reads them afterwards.
+  const headers = injectCredential(r.headers, r.route, deps.secrets)
+  const t0 = performance.now()
+  const res = await deps.upstream({
+    url: r.upstreamUrl,
+    method: r.method,
+    headers,
+    body: r.body,
+    timeoutMs: r.route.timeout_ms ?? deps.config.limits.upstream_timeout_ms,
+    allowPrivate: r.route.allow_private,
+  })
+  deps.metrics.upstream(r.route.name, res.status, (performance.now() - t0) / 1000)
+  return res
 }

@@ -2,35 +2,10 @@
 import type { RouteConfig } from '../config/schema.ts'
 import { AirlockError } from '../errors.ts'
 import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
-import type { Agent } from './agents.ts'
 import { withRawBody } from '../policy/input-json.ts'
 import { decodeBody } from './body.ts'
 import { messageHeaders } from './forward.ts'
-
-export interface PolicyInput {
-  request: {
-    method: string
-    url: string
-    scheme: string
-    host: string
-    port: number
-    path: string
-    parsed_path: string[]
-    query: Record<string, string | string[]>
-    headers: Record<string, string>
-    body: unknown
-    /** The declared media type ("application/json"), lower case, no parameters; null without a Content-Type. */
-    body_media_type: string | null
-    /** Why a non-empty body is not in `body` (no/repeated Content-Type, unparsed type, malformed multipart), or null. */
-    body_parse_error: string | null
-    body_size: number
-    body_sha256: string
-  }
-  agent: Agent
-  route: { name: string; upstream: string }
-  intent: string | null
-  gateway: { now: string; now_ns: number; pending_holds: Record<string, number> }
-}
+import type { Agent, PolicyInput } from './request.ts'
 
 export interface InputParts {
   method: string

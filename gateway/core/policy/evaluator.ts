@@ -4,16 +4,9 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { AirlockError, describeThrown } from '../errors.ts'
 import { createHostBuiltins } from './builtins.ts'
 import { inputJson } from './input-json.ts'
+import type { PolicyEvaluator } from '../ports.ts'
 
 export const ENTRYPOINT = 'airlock/decision'
-
-/** What the pipeline needs from a policy; tests may inject their own. */
-export interface PolicyEvaluator {
-  /** Identifies the compiled policy and data (sha256), logged with every decision. */
-  readonly revision: string
-  /** Evaluates the decision entrypoint and returns its raw result set. Synchronous, never re-entered. */
-  evaluate(input: unknown): unknown
-}
 
 export interface PolicyArtifacts {
   wasm: BufferSource | WebAssembly.Module

@@ -1,7 +1,7 @@
 // Which Slack message announced which hold to which group, so the message can be updated (chat.update) when the hold
 // is decided, expires or runs, and so a click can be checked against when the message was posted. Its own table,
 // created on first use, over the holds store's SQL driver (node:sqlite, or the Durable Object's SQLite).
-import type { SqlDriver } from '../holds/sql.ts'
+import type { SqlDriver } from '../ports.ts'
 
 export interface PostedMessage {
   hold_id: string

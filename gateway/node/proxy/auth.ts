@@ -2,7 +2,8 @@
 // Basic "agent-id:KEY" (the key in the password part; the user part is free) or Bearer KEY. Missing or wrong → 407.
 import type { RouteConfig } from '../../core/config/schema.ts'
 import { AirlockError } from '../../core/errors.ts'
-import { presentedKey, type Agent, type AgentDirectory } from '../../core/pipeline/agents.ts'
+import { presentedKey, type AgentDirectory } from '../../core/pipeline/agents.ts'
+import type { Agent } from '../../core/pipeline/request.ts'
 
 /** The key in Proxy-Authorization, read by the same rules as a reverse-mode Authorization header. */
 export function proxyKey(headers: Headers): string | undefined {

@@ -3,7 +3,7 @@
 // defineWorker with their bundle: gateway/worker/index.ts with the deployed one, test/worker/entry.ts with the tests'.
 import type { ExecutionContext, Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
-import { credentialProblems } from '../core/credentials.ts'
+import { credentialProblems, unsetCredentialMessage, unsetCredentials } from '../core/credentials.ts'
 import { describeThrown } from '../core/errors.ts'
 import { createGateway } from '../core/reverse-proxy.ts'
 import { loadWasmPolicy } from '../core/policy/evaluator.ts'
@@ -38,6 +38,9 @@ export function defineWorker(bundle: WorkerBundle) {
     // No start to refuse on Workers: each such route answers 503 AIRLOCK_CREDENTIAL_INVALID; say so once, by env name.
     for (const problem of credentialProblems(config, envSecrets(env))) {
       logger.error({ event: 'credential_invalid', problem }, 'a route credential cannot be sent; its requests are refused')
+    }
+    for (const unset of unsetCredentials(config, envSecrets(env))) {
+      logger.warn({ event: 'config', route: unset.route, env: unset.env }, unsetCredentialMessage(unset))
     }
     return createGateway({
       config,

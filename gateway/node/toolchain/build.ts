@@ -35,7 +35,7 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
   try {
     const bundle = join(work, 'bundle.tar.gz')
     // The route index goes into the compiled data as data.airlock.route_index (an extra root: <work>/index/airlock/…).
-    let index
+    let index: ReturnType<typeof routeIndex>
     try {
       index = routeIndex(resolve(source))
     } catch (err) {

@@ -10,6 +10,7 @@ import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { proxyConf, startNginx } from './nginx.ts'
 import { BENCH_CONFIG, POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
 import { NODE, freePort, layout, start, startReady, waitForOk, waitForPort, type Proc } from './procs.ts'
+import { startSmokescreen } from './smokescreen.ts'
 import type { Tools } from './env.ts'
 
 export const AGENT_KEY = 'bench-agent-key'
@@ -43,6 +44,8 @@ export interface Running {
   metricsUrl?: string
   /** Uncaught exceptions the guard kept from ending the process (Airlock only). */
   uncaught?: () => number
+  /** The request target for a benchmark path, when the configuration is a forward proxy (absolute-form). */
+  target?: (path: string) => string
   stop(): Promise<void>
 }
 
@@ -191,6 +194,19 @@ export const configurations: Configuration[] = [
         await stopAll(procs)
         throw err
       }
+    },
+  },
+  {
+    id: 'g',
+    label: 'Stripe Smokescreen (Go), ACL allowing the upstream',
+    // Its ACL refuses other hosts with 407, not Airlock's 403: the deny-path status check does not apply.
+    policy: false,
+    airlock: false,
+    async start(ctx) {
+      const { proc, url } = await startSmokescreen(ctx.tools.smokescreen, join(ctx.tmp, `smokescreen-${Date.now()}`), layout.sut)
+      // The same upstream path Airlock's route maps /httpbin/… to, as an absolute-form target.
+      const target = (path: string) => `http://127.0.0.1:${ctx.upstreamPort}${path.replace(/^\/httpbin/, '')}`
+      return { url, pids: [proc.pid], target, stop: () => proc.stop() }
     },
   },
 ]

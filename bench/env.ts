@@ -5,6 +5,7 @@ import { accessSync, constants, readFileSync } from 'node:fs'
 import { availableParallelism, totalmem } from 'node:os'
 import { findOpa } from '../gateway/node/toolchain/opa.ts'
 import { layout } from './procs.ts'
+import { findSmokescreen, smokescreenVersion } from './smokescreen.ts'
 
 /** The Debian packages the benchmark runs (CI installs them in .ci/run). */
 export const APT_PACKAGES = ['nginx', 'wrk'] as const
@@ -13,6 +14,7 @@ export interface Tools {
   nginx: string
   wrk: string
   opa: string
+  smokescreen: string
 }
 
 function which(cmd: string, extra: string[] = []): string | undefined {
@@ -41,7 +43,7 @@ export function checkTools(): Tools {
         `(nginx is the native proxy floor and the upstream; wrk measures maximum throughput.)`,
     )
   }
-  return { nginx: nginx!, wrk: wrk!, opa: findOpa() }
+  return { nginx: nginx!, wrk: wrk!, opa: findOpa(), smokescreen: findSmokescreen() }
 }
 
 function firstLine(cmd: string, args: string[]): string {
@@ -58,6 +60,7 @@ export interface Machine {
   nginx: string
   wrk: string
   opa: string
+  smokescreen: string
   loadavg: string
 }
 
@@ -73,6 +76,7 @@ export function describeMachine(tools: Tools): Machine {
     nginx: firstLine(tools.nginx, ['-v']).replace(/^nginx version:\s*/, ''),
     wrk: firstLine(tools.wrk, ['-v']).replace(/\s*Copyright.*$/, ''),
     opa: firstLine(tools.opa, ['version']).replace(/^Version:\s*/, 'v'),
+    smokescreen: smokescreenVersion(),
     loadavg: loadavg(),
   }
 }

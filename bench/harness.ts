@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ALLOW, DENY, HEADERS, LARGE_SOURCE, configurations, prepareContext, type Configuration } from './configs.ts'
+import { ALLOW, DENY, HEADERS, LARGE_SOURCE, configurations, prepareContext, type Configuration, type Running } from './configs.ts'
 import type { DecisionCase } from './decision.bench.ts'
 import { checkTools, describeMachine, loadavg, type Machine } from './env.ts'
 import type { LoadResult, LoadSpec } from './loadgen.ts'
@@ -99,6 +99,11 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
+/** wrk's URL and request target for the allow path: a forward proxy (Smokescreen) gets an absolute-form target. */
+function allowTarget(running: Running): { url: string; path?: string } {
+  return running.target ? { url: running.url + '/', path: running.target(ALLOW.path) } : { url: running.url + ALLOW.path }
+}
+
 /** Round r visits the configurations forwards when r is even, backwards when odd. */
 function order<T>(items: T[], round: number): T[] {
   return round % 2 === 0 ? [...items] : [...items].reverse()
@@ -141,11 +146,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
           const running = await config.start(ctx)
           try {
             if (opts.warmupS > 0) {
-              await wrk(tools.wrk, { url: running.url + ALLOW.path, connections: opts.connections, cpus: layout.load, headers: HEADERS, durationS: Math.min(2, opts.warmupS) })
+              await wrk(tools.wrk, { ...allowTarget(running), connections: opts.connections, cpus: layout.load, headers: HEADERS, durationS: Math.min(2, opts.warmupS) })
             }
             const spec: LoadSpec = {
               url: running.url,
-              requests: [{ ...ALLOW, headers: HEADERS }],
+              requests: [{ ...ALLOW, path: running.target?.(ALLOW.path) ?? ALLOW.path, headers: HEADERS }],
               rate,
               durationMs: opts.rateMs,
               warmupMs: opts.rateWarmupMs,
@@ -174,7 +179,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         const r = results.get(config.id)!
         const running = await config.start(ctx)
         try {
-          const base = { url: running.url + ALLOW.path, connections: opts.connections, cpus: layout.load, headers: HEADERS }
+          const base = { ...allowTarget(running), connections: opts.connections, cpus: layout.load, headers: HEADERS }
           if (opts.warmupS > 0) await wrk(tools.wrk, { ...base, durationS: opts.warmupS })
           const w = await wrk(tools.wrk, { ...base, durationS: opts.throughputS })
           if (w.requests === 0) fail(config, 'wrk got no answer')
@@ -182,8 +187,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
           r.throughput.push(w)
           r.peakRss.push(snapshot(running.pids).hwm)
           if (opts.checkStatuses && round === 0) {
-            const requests = config.policy ? [ALLOW, DENY] : [ALLOW]
-            const s = await wrk(tools.wrk, { ...base, url: running.url, durationS: 1, requests })
+            const requests = (config.policy ? [ALLOW, DENY] : [ALLOW]).map((r) => ({ ...r, path: running.target?.(r.path) ?? r.path }))
+            const s = await wrk(tools.wrk, { ...base, url: running.url, path: undefined, durationS: 1, requests })
             r.statuses = s.statuses ?? {}
             const expected = config.policy ? ['200', '403'] : ['200']
             const got = Object.keys(r.statuses).sort()

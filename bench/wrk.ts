@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { run } from './procs.ts'
 
 const STATUS_SCRIPT = fileURLToPath(new URL('./wrk-status.lua', import.meta.url))
+const PATH_SCRIPT = fileURLToPath(new URL('./wrk-path.lua', import.meta.url))
 
 export interface WrkOptions {
   url: string
@@ -15,6 +16,8 @@ export interface WrkOptions {
   headers: Record<string, string>
   /** With more than one request, or when statuses are wanted, the Lua script sends them round-robin and counts statuses. */
   requests?: { method: string; path: string; body?: string }[]
+  /** The request target instead of the URL's path: an absolute-form target for a forward proxy (Smokescreen). */
+  path?: string | undefined
 }
 
 export interface WrkResult {
@@ -37,6 +40,10 @@ export async function wrk(bin: string, o: WrkOptions): Promise<WrkResult> {
     env.BENCH_HEADERS = Object.entries(o.headers).map(([k, v]) => `${k}: ${v}`).join('|')
   } else {
     for (const [k, v] of Object.entries(o.headers)) args.push('-H', `${k}: ${v}`)
+    if (o.path) {
+      args.push('-s', PATH_SCRIPT)
+      env.BENCH_PATH = o.path
+    }
   }
   args.push(url)
   const out = await run(bin, args, { cpus: o.cpus, timeoutMs: (o.durationS + 30) * 1000, env })

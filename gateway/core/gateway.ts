@@ -9,7 +9,10 @@ import type { Config } from './config/schema.ts'
 import { describeForLog, secretValues } from './credentials.ts'
 import { sha256Hex } from './digest.ts'
 import { AirlockError, errorResponse, toAirlockError } from './errors.ts'
-import type { Clock, HoldGate, Logger, Metrics, PolicySource, Secrets, Upstream } from './ports.ts'
+import { AgentLimiter } from './limits/agent-limiter.ts'
+import { BodyBudget, type BodyLease } from './limits/body-budget.ts'
+import { MemoryRateCounter } from './limits/rate.ts'
+import type { Clock, HoldGate, Logger, Metrics, PolicySource, RateCounter, Secrets, Upstream } from './ports.ts'
 import { AgentDirectory } from './pipeline/agents.ts'
 import { readBody } from './pipeline/body.ts'
 import { decide } from './pipeline/decide.ts'
@@ -36,6 +39,8 @@ export interface GatewayDeps {
   newId?: () => string
   /** Adapter-specific routes mounted before the proxy catch-all (e.g. /metrics on Node). */
   routes?: (app: Hono) => void
+  /** Where per-agent rate buckets live (default: this process's memory; a Durable Object per agent on Workers). */
+  rates?: RateCounter | undefined
 }
 
 /** sha256 of no bytes: most requests (GETs) have no body, and hashing nothing is not free. */
@@ -60,22 +65,37 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
   const secretList = secretValues(config, deps.secrets)
   const defaults = { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate }
   const send = (e: Evaluated) => forward(deps, e)
+  // Resource bounds (limits/): per-agent admission right after authentication, and one budget for buffered bodies.
+  const limiter = new AgentLimiter(config, deps.rates ?? new MemoryRateCounter(), () => clock.now())
+  const bodies = new BodyBudget(config.limits.max_buffered_body_bytes)
+
+  /** What run() holds while a request is handled, given back by handle() whatever the outcome. */
+  interface Held {
+    agent?: string
+    lease?: BodyLease
+  }
 
   /** Runs the stages; `fields` collects what each returns, so a failure still logs what was known by then. */
-  async function run(request: InboundRequest, target: Target, decisionId: string, started: number, fields: LogFields): Promise<Response> {
+  async function run(request: InboundRequest, target: Target, decisionId: string, started: number, fields: LogFields, held: Held): Promise<Response> {
     const { route, upstreamUrl } = target
     Object.assign(fields, { mode: target.mode, route: route.name, host: upstreamUrl.hostname })
     const agent = await target.authenticate(request.headers)
     fields.agent = agent.id
 
-    const body = await readBody(request, route.max_body_bytes ?? config.limits.max_body_bytes)
+    // Before the body is read: a refused request costs no buffering. Synchronous unless the rate counter is shared.
+    const admitted = limiter.admit(agent.id)
+    const usage = admitted instanceof Promise ? await admitted : admitted
+    held.agent = agent.id
+
+    held.lease = bodies.lease()
+    const body = await readBody(request, route.max_body_bytes ?? config.limits.max_body_bytes, held.lease)
     const bodySha256 = body?.byteLength ? await sha256Hex(body) : EMPTY_SHA256
     const policy = deps.policy.current()
     if (!policy) throw new AirlockError('AIRLOCK_POLICY_NOT_LOADED', 'no policy is loaded yet; the request was refused')
     fields.revision = policy.revision
 
     const pendingHolds = deps.holds ? await deps.holds.pendingCounts() : {}
-    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds }
+    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, usage }
     const decided = decide(policy, { parts }, { defaults, logInput: config.log.decision_input })
     Object.assign(fields, decided.log)
     if (!decided.ok) throw decided.error
@@ -105,10 +125,11 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     const started = clock.now()
     const decisionId = newId()
     const fields: LogFields = {}
+    const held: Held = {}
     let response: Response
     try {
       if (target instanceof AirlockError) throw target
-      response = await run(request, target, decisionId, started, fields)
+      response = await run(request, target, decisionId, started, fields, held)
     } catch (err) {
       const e = toAirlockError(err)
       if (e.code === 'AIRLOCK_INTERNAL') logger.error({ decision_id: decisionId, err: describeForLog(e.cause, secretList) }, 'internal error')
@@ -116,6 +137,10 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       fields.error_code = e.code
       fields.reason ??= e.message
       response = errorResponse(e, decisionId)
+    } finally {
+      // Done with its in-flight slot and its body buffer (the response body may still stream; it is not buffered).
+      if (held.agent !== undefined) limiter.release(held.agent)
+      held.lease?.release()
     }
     const line: DecisionLogLine = {
       decision_id: decisionId,

@@ -91,6 +91,32 @@ export interface HoldGate {
   mount(app: Hono): void
 }
 
+/** A token bucket's settings (limits/rate.ts). */
+export interface RateLimit {
+  /** Sustained rate: tokens added per minute. */
+  per_minute: number
+  /** Bucket size: how many requests may come at once after a quiet spell. */
+  burst: number
+}
+
+export interface RateVerdict {
+  allowed: boolean
+  /** Whole tokens left after this request (input.agent.usage.rate.remaining). */
+  remaining: number
+  /** When refused: how long until one token is back (ms). */
+  retry_after_ms: number
+}
+
+/**
+ * Where the per-agent token buckets live; it must be shared by every process serving an agent. In memory for one Node
+ * process (limits/rate.ts), one Durable Object per agent on Workers (worker/limiter-object.ts); a PostgreSQL-backed
+ * one (a row per agent, the same arithmetic in one UPDATE … RETURNING) is the way to several Node replicas. A shared
+ * counter answers asynchronously; the in-memory one synchronously, so the hot path pays no promise.
+ */
+export interface RateCounter {
+  take(key: string, rate: RateLimit, nowMs: number): RateVerdict | Promise<RateVerdict>
+}
+
 export const systemClock: Clock = { now: () => Date.now() }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }

@@ -12,3 +12,5 @@ const worker = defineWorker({ config: config as unknown as Config, policy: { was
 export default worker.handler
 /** Bound as HOLDS in wrangler.toml; the class name is part of the Durable Object migration: never rename it. */
 export const HoldsObject = worker.HoldsObject
+/** Bound as LIMITER in wrangler.toml (per-agent rate limits); also part of a migration: never rename it. */
+export { AgentLimiterObject } from './limiter-object.ts'

@@ -10,6 +10,7 @@ import { loadWasmPolicy } from '../core/policy/evaluator.ts'
 import { noMetrics, systemClock, type PolicyEvaluator } from '../core/ports.ts'
 import { createDurableHoldGate } from './hold-gate.ts'
 import { defineHoldsObject, envSecrets, type HoldsEnv } from './holds-object.ts'
+import { createDurableRateCounter, type LimiterEnv } from './limiter-object.ts'
 import { createConsoleLogger } from './logger.ts'
 import { createWorkerUpstream } from './upstream.ts'
 
@@ -18,7 +19,7 @@ export interface WorkerBundle {
   policy: { wasm: WebAssembly.Module; data: unknown; revision: string }
 }
 
-export type Env = HoldsEnv & Record<string, unknown>
+export type Env = HoldsEnv & LimiterEnv & Record<string, unknown>
 
 export function defineWorker(bundle: WorkerBundle) {
   const { config } = bundle
@@ -51,6 +52,8 @@ export function defineWorker(bundle: WorkerBundle) {
       metrics: noMetrics,
       clock: systemClock,
       holds: createDurableHoldGate({ namespace: env.HOLDS, logger, clock: systemClock }),
+      // Rate buckets are global: one Durable Object per agent (limiter-object.ts, docs/deploy-workers.md).
+      rates: createDurableRateCounter(env.LIMITER),
       clientAddress: (req) => req.headers.get('cf-connecting-ip') ?? undefined,
     })
   }

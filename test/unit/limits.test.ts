@@ -87,6 +87,14 @@ describe('per-agent limits', () => {
     const shared: RateCounter = { take: async () => ({ allowed: true, remaining: 7, retry_after_ms: 0 }) }
     const ok = new AgentLimiter(config(), shared, () => 0)
     expect(await ok.admit('fast')).toMatchObject({ rate: { remaining: 7 } })
+    // A Workers RPC result is a thenable but not a Promise: it must still be awaited, never taken as the usage.
+    const thenable = {
+      take: () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Promise is what this test is about
+        then: (ok: (v: unknown) => void) => ok({ allowed: false, remaining: 0, retry_after_ms: 2500 }),
+      }),
+    }
+    await expect(new AgentLimiter(config(), thenable as unknown as RateCounter, () => 0).admit('fast')).rejects.toMatchObject({ code: 'AIRLOCK_RATE_LIMITED', details: { retry_after_s: 3 } })
     const down = new AgentLimiter(config(), { take: async () => Promise.reject(new Error('object reset')) }, () => 0)
     await expect(down.admit('fast')).rejects.toMatchObject({ code: 'AIRLOCK_STORE_ERROR' })
     expect(down.inFlight('fast')).toBe(0)

@@ -11,3 +11,4 @@ const worker = defineWorker({ config: config as unknown as Config, policy: { was
 
 export default worker.handler
 export const HoldsObject = worker.HoldsObject
+export { AgentLimiterObject } from '../../gateway/worker/limiter-object.ts'

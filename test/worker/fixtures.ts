@@ -9,13 +9,14 @@ export const HOOKS = 'https://hooks.test'
 /** The fake network's own control endpoint: what each host received. */
 export const CONTROL = 'http://control.test'
 
-export const keys = { billing: 'test-billing-key', dev: 'test-dev-key' } as const
+export const keys = { billing: 'test-billing-key', dev: 'test-dev-key', rate: 'test-rate-key' } as const
 export const approverTokens = { alice: 'approver-alice-token', bob: 'approver-bob-token', carol: 'approver-carol-token' } as const
 
 /** Worker secrets in the tests (miniflare bindings), as `wrangler secret put` would set them. */
 export const secrets: Record<string, string> = {
   TEST_KEY_BILLING: keys.billing,
   TEST_KEY_DEV: keys.dev,
+  TEST_KEY_RATE: keys.rate,
   UPSTREAM_TOKEN: 'sk_live_real_upstream_secret',
   APPROVER_ALICE: approverTokens.alice,
   APPROVER_BOB: approverTokens.bob,
@@ -45,6 +46,8 @@ export const config: ConfigInput = {
   agents: [
     { id: 'billing-bot', owner: 'alice@example.com', labels: { team: 'payments' }, key_env: 'TEST_KEY_BILLING' },
     { id: 'dev-bot', owner: 'bob@example.com', key_env: 'TEST_KEY_DEV' },
+    // Rate-limited through the per-agent limiter object (test/worker/limits.test.ts): a token every 10 s.
+    { id: 'rate-bot', owner: 'bob@example.com', key_env: 'TEST_KEY_RATE', limits: { rate_per_minute: 6, burst: 2 } },
   ],
   routes: [
     { name: 'api', prefix: '/api', upstream: UPSTREAM, credential: { env: 'UPSTREAM_TOKEN' }, idempotency_key: true },

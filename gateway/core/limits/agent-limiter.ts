@@ -10,18 +10,14 @@
 // a rate — one bucket update (in memory: a Map lookup and a few float operations; on Workers: one Durable Object call).
 import type { AgentConfig, Config } from '../config/schema.ts'
 import { AirlockError } from '../errors.ts'
-import type { RateCounter, RateLimit, RateVerdict } from './rate.ts'
+import type { AgentUsage } from '../pipeline/request.ts'
+import type { RateCounter, RateLimit, RateVerdict } from '../ports.ts'
+
+export type { AgentUsage }
 
 export interface AgentLimits {
   max_in_flight: number
   rate: RateLimit | null
-}
-
-/** input.agent.usage: what the agent is using now, this request included. */
-export interface AgentUsage {
-  in_flight: number
-  max_in_flight: number
-  rate: { per_minute: number; burst: number; remaining: number } | null
 }
 
 /** An agent's limits: its own fields, else limits.per_agent. Burst defaults to 10 seconds of the rate. */
@@ -75,8 +71,9 @@ export class AgentLimiter {
       this.release(agentId)
       throw unreachable(err)
     }
-    if (v instanceof Promise) {
-      return v.then(
+    // Any thenable is the shared path (a Workers RPC result is one without being a Promise); a real Promise goes back.
+    if (typeof (v as PromiseLike<RateVerdict>).then === 'function') {
+      return Promise.resolve(v).then(
         (verdict) => this.#decide(agentId, limits, n, verdict),
         (err) => {
           this.release(agentId)
@@ -84,7 +81,7 @@ export class AgentLimiter {
         },
       )
     }
-    return this.#decide(agentId, limits, n, v)
+    return this.#decide(agentId, limits, n, v as RateVerdict)
   }
 
   release(agentId: string): void {

@@ -1,33 +1,16 @@
 // Request-rate limits: a token bucket per agent (RFC 6585 §4: past it, 429 with Retry-After). The bucket arithmetic is
-// pure; where buckets live is a port, RateCounter, because a rate limit must be shared by every process that serves
-// the agent: MemoryRateCounter for one Node process, a Durable Object per agent on Workers
+// pure; where buckets live is a port, RateCounter (ports.ts), because a rate limit must be shared by every process
+// that serves the agent: MemoryRateCounter for one Node process, a Durable Object per agent on Workers
 // (gateway/worker/limiter-object.ts), and later a PostgreSQL-backed counter for several Node replicas (one row per
 // agent, the same takeToken arithmetic in an UPDATE … RETURNING).
+import type { RateCounter, RateLimit, RateVerdict } from '../ports.ts'
 
-export interface RateLimit {
-  /** Sustained rate: tokens added per minute. */
-  per_minute: number
-  /** Bucket size: how many requests may come at once after a quiet spell. */
-  burst: number
-}
+export type { RateCounter, RateLimit, RateVerdict }
 
 export interface Bucket {
   tokens: number
   /** When tokens was last brought up to date (ms). */
   at: number
-}
-
-export interface RateVerdict {
-  allowed: boolean
-  /** Whole tokens left after this request (what the policy sees as input.agent.usage.rate.remaining). */
-  remaining: number
-  /** When refused: how long until one token is back (ms). */
-  retry_after_ms: number
-}
-
-/** Shared rate state. A shared implementation answers asynchronously; the in-memory one synchronously (hot path). */
-export interface RateCounter {
-  take(key: string, rate: RateLimit, nowMs: number): RateVerdict | Promise<RateVerdict>
 }
 
 /**

@@ -5,7 +5,7 @@ import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
 import { withRawBody } from '../policy/input-json.ts'
 import { decodeBody } from './body.ts'
 import { messageHeaders } from './forward.ts'
-import type { Agent, PolicyInput } from './request.ts'
+import type { Agent, AgentUsage, PolicyInput } from './request.ts'
 
 export interface InputParts {
   method: string
@@ -17,6 +17,8 @@ export interface InputParts {
   route: RouteConfig
   nowMs: number
   pendingHolds: Record<string, number>
+  /** The agent's usage from the limiter (input.agent.usage). */
+  usage?: AgentUsage | undefined
 }
 
 const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 }
@@ -56,7 +58,7 @@ export function buildInput(p: InputParts): PolicyInput {
       body_size: p.body?.byteLength ?? 0,
       body_sha256: p.bodySha256,
     },
-    agent: p.agent,
+    agent: p.usage ? { ...p.agent, usage: p.usage } : p.agent,
     route: { name: p.route.name, upstream: p.route.upstream },
     intent: intent ? safeDecode(intent) : null,
     gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds },

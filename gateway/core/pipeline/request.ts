@@ -12,6 +12,13 @@ export interface Agent {
   labels: Record<string, string>
 }
 
+/** input.agent.usage: what the agent is using now, this request included (limits/agent-limiter.ts enforces it). */
+export interface AgentUsage {
+  in_flight: number
+  max_in_flight: number
+  rate: { per_minute: number; burst: number; remaining: number } | null
+}
+
 /** The policy input: the public contract documented in docs/policy.md, built by input.ts. */
 export interface PolicyInput {
   request: {
@@ -32,7 +39,8 @@ export interface PolicyInput {
     body_size: number
     body_sha256: string
   }
-  agent: Agent
+  /** usage is absent only where no request is being admitted (airlock policy eval of a hand-written input). */
+  agent: Agent & { usage?: AgentUsage }
   route: { name: string; upstream: string }
   intent: string | null
   gateway: { now: string; now_ns: number; pending_holds: Record<string, number> }

@@ -27,7 +27,10 @@ function lint(files: Record<string, string>): { file: string; line: number; rule
     stdout = (err as { stdout: string }).stdout
   }
   const report = JSON.parse(stdout) as { diagnostics: { category: string; location: { path: string; start: { line: number } } }[] }
-  return report.diagnostics.map((d) => ({ file: d.location.path, line: d.location.start.line, rule: d.category }))
+  // Only the probes: the probe tree's own biome.json is linted too, and is not what these tests are about.
+  return report.diagnostics
+    .filter((d) => d.location.path.startsWith('gateway/'))
+    .map((d) => ({ file: d.location.path, line: d.location.start.line, rule: d.category }))
 }
 
 describe('the dependency rule (biome.json)', () => {

@@ -2,6 +2,6 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqlite } from '../../gateway/node/sqlite.ts'
-import { runHoldStoreSuite } from '../conformance/hold-store.case.ts'
+import { runHoldStoreSuite, sqliteSubject } from '../conformance/hold-store.case.ts'
 
-runHoldStoreSuite('node:sqlite (file, WAL)', () => openSqlite(join(mkdtempSync(join(tmpdir(), 'airlock-store-')), 'airlock.db')))
+runHoldStoreSuite('node:sqlite (file, WAL)', () => sqliteSubject(openSqlite(join(mkdtempSync(join(tmpdir(), 'airlock-store-')), 'airlock.db'))))

@@ -5,7 +5,7 @@ import { env } from 'cloudflare:workers'
 import { runInDurableObject } from 'cloudflare:test'
 import { aroundEach, describe, expect, it } from 'vitest'
 import { createDurableSqlDriver } from '../../gateway/worker/sql-driver.ts'
-import { runHoldStoreSuite } from '../conformance/hold-store.case.ts'
+import { runHoldStoreSuite, sqliteSubject } from '../conformance/hold-store.case.ts'
 
 let storage: DurableObjectStorage | undefined
 
@@ -21,7 +21,7 @@ aroundEach(async (runTest) => {
   })
 })
 
-runHoldStoreSuite('Durable Object SQLite (workerd)', () => createDurableSqlDriver(storage!))
+runHoldStoreSuite('Durable Object SQLite (workerd)', () => sqliteSubject(createDurableSqlDriver(storage!)))
 
 describe('Durable Object SQL driver', () => {
   it('reports one changed row for an UPDATE of an indexed column (cursor.rowsWritten counts index entries too)', () => {

@@ -61,6 +61,15 @@ function toHold(r: Row): Hold {
 
 export type NewHold = Omit<Hold, 'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'>
 
+/** An audit record to append in the same transaction as a new hold (the hold's id is its subject). */
+export interface PendingAudit {
+  type: string
+  actor: string
+  record: unknown
+  /** Defaults to the hold's created_at. */
+  at?: number
+}
+
 export interface CreateResult {
   hold: Hold
   /** false when an identical request joined an existing hold. */
@@ -79,7 +88,7 @@ export class HoldStore {
    * retry attaches to it, so there is never a second hold, notification or upstream call. Caps are checked in the
    * same transaction, so concurrent requests cannot overshoot them.
    */
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => void): CreateResult {
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | void): CreateResult {
     return this.db.transaction(() => {
       // Live holds always join; executed and denied ones join within the dedupe window (the retry gets the stored
       // response or the denial again, rather than a second approval request).
@@ -110,7 +119,8 @@ export class HoldStore {
       )
       this.#pending = undefined
       const hold = this.get(h.id)!
-      audit(hold)
+      const entry = audit(hold)
+      if (entry) this.appendAudit(entry.type, entry.actor, hold.id, entry.record, entry.at ?? h.created_at)
       return { hold, created: true }
     })
   }

@@ -1,0 +1,38 @@
+// What the holds subsystem needs from its store, whichever database keeps it: the SQLite store (store.ts: node:sqlite
+// on Node, the Durable Object's SQLite on Workers) answers synchronously inside its transactions; the PostgreSQL store
+// (gateway/node/postgres/) answers with promises. Callers await every call, so either fits; each call is one atomic
+// statement or transaction in the database, which is where the guarantees live (test/conformance/hold-store.case.ts).
+import type { AuditRecord } from './audit.ts'
+import type { ReadScope } from './scope.ts'
+import type { CreateResult, NewHold, PendingAudit } from './store.ts'
+import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
+
+export type Awaitable<T> = T | Promise<T>
+
+export interface HoldStorePort {
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | void): Awaitable<CreateResult>
+  get(id: string): Awaitable<Hold | undefined>
+  list(filter?: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number }): Awaitable<Hold[]>
+  all(groups?: ReadScope): Awaitable<Hold[]>
+  pendingCounts(): Awaitable<Record<string, number>>
+  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields?: { decided_at?: number; error?: string | undefined; denial?: Denial }): Awaitable<boolean>
+  addView(id: string, view: View): Awaitable<void>
+  addApproval(id: string, approval: Approval, approve: boolean): Awaitable<boolean>
+  saveResponse(id: string, r: StoredResponse, at: number): Awaitable<boolean>
+  idsIn(state: HoldState, dueBefore?: number): Awaitable<string[]>
+  enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): Awaitable<void>
+  /** Due deliveries for this caller to send (the PostgreSQL store leases them, so one gateway sends each). */
+  dueDeliveries(now: number, limit?: number): Awaitable<Delivery[]>
+  nextDeliveryAt(): Awaitable<number | null>
+  recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): Awaitable<void>
+  deliveries(holdId?: string): Awaitable<Delivery[]>
+  notifiedAt(holdId: string): Awaitable<number | null>
+  countForwarded(rule: string): Awaitable<void>
+  forwardedCounts(): Awaitable<Record<string, number>>
+  addReview(r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): Awaitable<void>
+  reviews(state?: Review['state'], groups?: ReadScope): Awaitable<Review[]>
+  getReview(id: string): Awaitable<Review | undefined>
+  markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): Awaitable<boolean>
+  appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): Awaitable<AuditRecord>
+  auditRecords(groups?: ReadScope): Awaitable<AuditRecord[]>
+}

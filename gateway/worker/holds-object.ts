@@ -107,7 +107,7 @@ export function defineHoldsObject(bundle: { config: Config }) {
           const app = new Hono()
           ;// Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
           const clientAddress = (req: Request) => req.headers.get('cf-connecting-ip') ?? undefined
-          ;(await createHoldGate(this.#service, config, secrets, logger, { clientAddress })).mount(app)
+          ;(await createHoldGate(this.#service, config, secrets, logger, { clientAddress, background: (work) => ctx.waitUntil(work) })).mount(app)
           this.#api = app
           await this.#arm()
         } catch (err) {

@@ -21,6 +21,8 @@ const REVIEW_STATES: ReviewState[] = ['pending', 'ok', 'flagged']
 export interface HoldGateOptions {
   /** The client's address as the runtime sees it (console sign-in rate limiting). */
   clientAddress?: ((req: Request, env: unknown) => string | undefined) | undefined
+  /** Keeps work going after a response (Workers: the holds object's waitUntil). */
+  background?: ((work: Promise<unknown>) => void) | undefined
 }
 
 export async function createHoldGate(service: HoldService, config: Config, secrets: Secrets, logger: Logger, opts: HoldGateOptions = {}): Promise<HoldGate> {
@@ -73,7 +75,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       return service.review(req, status)
     },
     mount(app: Hono) {
-      mountSlackInteractions(app, { service, config, secrets, logger })
+      mountSlackInteractions(app, { service, config, secrets, logger, background: opts.background })
       if (config.console.enabled) mountConsole(app, { service, config, secrets, logger, approvers, agents, clientAddress: opts.clientAddress })
       app.get(
         '/_airlock/holds/:id',

@@ -28,7 +28,16 @@ interface BlockActions {
   actions?: { action_id?: string; value?: string }[]
 }
 
-export function mountSlackInteractions(app: Hono, deps: { service: HoldService; config: Config; secrets: Secrets; logger: Logger }): void {
+export interface SlackInteractionDeps {
+  service: HoldService
+  config: Config
+  secrets: Secrets
+  logger: Logger
+  /** Keeps work going after the answer (Workers: the object's waitUntil); default: the promise just runs. */
+  background?: ((work: Promise<unknown>) => void) | undefined
+}
+
+export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): void {
   const { service, config, logger } = deps
   const slack = config.slack
   if (!slack) return
@@ -55,25 +64,27 @@ export function mountSlackInteractions(app: Hono, deps: { service: HoldService; 
     if (payload.type !== 'block_actions' || !action || (action.action_id !== APPROVE && action.action_id !== DENY)) return c.body(null, 200) // e.g. "Open in console"
     const user = payload.user?.id ?? ''
     const channel = payload.channel?.id ?? payload.container?.channel_id ?? ''
-    const tell = async (text: string) => {
-      try {
-        await slackClient({ ...service.deps }).postEphemeral({ channel, user, text })
-      } catch (err) {
-        logger.warn({ event: 'slack_ephemeral_failed', error: describeForLog(err, secretValues(config, deps.secrets)) }, 'could not tell the Slack user why their click was refused')
-      }
+    // Told after answering Slack: its 3-second limit covers the answer, not this call.
+    const tell = (text: string) => {
+      const work = slackClient({ ...service.deps })
+        .postEphemeral({ channel, user, text })
+        .catch((err) => {
+          logger.warn({ event: 'slack_ephemeral_failed', error: describeForLog(err, secretValues(config, deps.secrets)) }, 'could not tell the Slack user why their click was refused')
+        })
+      ;(deps.background ?? (() => {}))(work)
     }
     const approver = config.approvers.find((a) => a.slack_user_id === user)
     const target = parseButtonValue(action.value ?? '')
     if (!approver || !target) {
       logger.warn({ event: 'slack_interaction_refused', slack_user: user }, 'Slack click by a user who is not a configured approver')
-      await tell('You are not an Airlock approver, so your click changed nothing. Ask the operator to add your Slack user id to approvers.')
+      tell('You are not an Airlock approver, so your click changed nothing. Ask the operator to add your Slack user id to approvers.')
       return c.body(null, 200)
     }
     try {
       await decide(action.action_id, target, approver, payload.message?.ts ?? payload.container?.message_ts, channel)
     } catch (err) {
       if (!(err instanceof AirlockError)) throw err
-      await tell(`Nothing changed: ${err.message}`)
+      tell(`Nothing changed: ${err.message}`)
     }
     return c.body(null, 200)
   })

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { DatabaseSync } from 'node:sqlite'
 import type { Config } from '../core/config/schema.ts'
-import { describeThrown } from '../core/errors.ts'
+import { AirlockError, describeThrown } from '../core/errors.ts'
 import { readOutcomes } from '../core/holds/outcomes.ts'
 import { DECISION_PATH } from '../core/pipeline/decision-log.ts'
 import { decide } from '../core/pipeline/decide.ts'
@@ -35,8 +35,8 @@ export interface ReplayRun {
 
 /** Replays the files against the candidate; throws on usage problems and when nothing usable was read. */
 export async function runReplay(config: Config, files: string[], flags: Flags): Promise<ReplayRun> {
-  if (files.length === 0) throw new Error('policy replay needs decision log files (JSON lines; "-" reads stdin): airlock policy replay decisions.jsonl')
-  for (const f of files) if (f !== '-' && !existsSync(f)) throw new Error(`policy replay: no such log file ${f}`)
+  if (files.length === 0) throw new AirlockError('AIRLOCK_USAGE', 'policy replay needs decision log files (JSON lines; "-" reads stdin): airlock policy replay decisions.jsonl')
+  for (const f of files) if (f !== '-' && !existsSync(f)) throw new AirlockError('AIRLOCK_USAGE', `policy replay: no such log file ${f}`)
   const failOn = typeof flags['fail-on'] === 'string' ? flags['fail-on'] : undefined
   const outcomes = readHoldsDb(config, flags)
   const candidate = await loadCandidate(config, flags)
@@ -143,7 +143,7 @@ async function loadCandidate(config: Config, flags: Flags): Promise<Candidate> {
     return { policy: await loadPolicyDir(flags.policy), knownRules: [], cleanup: async () => {} }
   }
   const source = typeof flags.source === 'string' ? flags.source : config.policy.source
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new Error(`policy replay: the candidate source ${source} is not a folder (use --source DIR or --policy BUILD_DIR)`)
+  if (!existsSync(source) || !statSync(source).isDirectory()) throw new AirlockError('AIRLOCK_USAGE', `policy replay: the candidate source ${source} is not a folder (use --source DIR or --policy BUILD_DIR)`)
   const dir = await mkdtemp(join(tmpdir(), 'airlock-replay-'))
   try {
     await buildPolicy(source, dir)
@@ -175,7 +175,7 @@ export function literalRuleIds(source: string): string[] {
 function readHoldsDb(config: Config, flags: Flags): { source: string | null; outcomes: HumanOutcome[] } {
   const path = typeof flags['holds-db'] === 'string' ? flags['holds-db'] : join(config.data_dir, 'airlock.db')
   if (!existsSync(path)) {
-    if (typeof flags['holds-db'] === 'string') throw new Error(`policy replay: no holds database at ${path}`)
+    if (typeof flags['holds-db'] === 'string') throw new AirlockError('AIRLOCK_DATA_MISSING', `policy replay: no holds database at ${path}`)
     return { source: null, outcomes: [] }
   }
   const db = new DatabaseSync(path, { readOnly: true })
@@ -189,7 +189,7 @@ function readHoldsDb(config: Config, flags: Flags): { source: string | null; out
     }
     return { source: path, outcomes: readOutcomes(driver) }
   } catch (err) {
-    throw new Error(`policy replay: cannot read the holds database ${path}: ${describeThrown(err)}`)
+    throw new AirlockError('AIRLOCK_DATA_MISSING', `policy replay: cannot read the holds database ${path}: ${describeThrown(err)}`)
   } finally {
     db.close()
   }

@@ -152,6 +152,9 @@ describe('airlock command line', () => {
     expect(gw.holds.store.get(id)!.state).toBe('pending')
     expect((await airlock(['policy', 'test', 'extra'])).stderr).toContain('unexpected argument "extra"')
     expect((await airlock(['holds', 'approve'])).stderr).toContain('airlock holds approve needs ID')
+    const replay = await airlock(['policy', 'replay', '--config', configPath])
+    expect(replay.code).toBe(2)
+    expect(replay.stderr).toContain('airlock: [AIRLOCK_USAGE] policy replay needs decision log files')
   })
 
   it('`airlock report | head` and a reader that closes early print no EPIPE stack', async () => {

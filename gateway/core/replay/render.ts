@@ -1,6 +1,7 @@
 // Replay's outputs: a terminal report and a Markdown one (for a pull-request comment) with the same content and order
 // — red flags first, because a request that was refused and would now go through is the one thing nobody should
 // merge by accident — and the `--fail-on` thresholds that make replay a CI gate.
+import { AirlockError } from '../errors.ts'
 import type { Example, ReplayReport } from './analysis.ts'
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`
@@ -144,7 +145,7 @@ export function checkFailOn(r: ReplayReport, spec: string): string[] {
       if (c > 0) failures.push(`${c} previously denied requests would now be allowed`)
     } else if ((m = raw.match(/^holds-per-day(?::([\w.-]+))?>(\d+(?:\.\d+)?)$/))) {
       const v = m[1] ? perDay(m[1]) : Math.round(r.load.reduce((s, l) => s + l.holds_per_day_after, 0) * 10) / 10
-      if (m[1] && !r.load.some((l) => l.group === m![1])) throw new Error(`--fail-on ${raw}: no approver group "${m[1]}" in the config or the history`)
+      if (m[1] && !r.load.some((l) => l.group === m![1])) throw new AirlockError('AIRLOCK_USAGE', `--fail-on ${raw}: no approver group "${m[1]}" in the config or the history`)
       if (v > Number(m[2])) failures.push(`${v} holds per day${m[1] ? ` for ${m[1]}` : ''} (threshold ${m[2]})`)
     } else if (raw === 'over-capacity') {
       for (const l of r.load) if (l.max_pending && l.peak_pending_after >= l.max_pending) failures.push(`${l.group} would reach ${l.peak_pending_after} pending holds (max_pending ${l.max_pending})`)
@@ -153,7 +154,7 @@ export function checkFailOn(r: ReplayReport, spec: string): string[] {
     } else if ((m = raw.match(/^changed>(\d+)$/))) {
       if (r.changed.count > Number(m[1])) failures.push(`${r.changed.count} decisions change (threshold ${m[1]})`)
     } else {
-      throw new Error(`--fail-on: unknown threshold "${raw}" (known: denied-now-allowed, holds-per-day>N, holds-per-day:GROUP>N, over-capacity, policy-alone<X, changed>N)`)
+      throw new AirlockError('AIRLOCK_USAGE', `--fail-on: unknown threshold "${raw}" (known: denied-now-allowed, holds-per-day>N, holds-per-day:GROUP>N, over-capacity, policy-alone<X, changed>N)`)
     }
   }
   return failures

@@ -120,7 +120,7 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
           clientAddress: conn.clientAddress,
           proxied: true,
         })
-      })
+      }, { headerMs: config.limits.header_timeout_ms, bodyMs: config.limits.body_timeout_ms })
     : undefined
 
   async function connect(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

@@ -3,6 +3,7 @@
 // body included, and is sent to the real host over a new, verified TLS connection. The destination is always the
 // CONNECT host: an inner Host header or SNI naming another host changes nothing (no domain fronting).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { singleWrite } from '../single-write.ts'
 import type { Duplex } from 'node:stream'
@@ -25,6 +26,12 @@ export type InnerHandler = (request: Request, conn: InterceptedConnection, origi
 
 const TLS_HANDSHAKE = 0x16
 
+/** limits.header_timeout_ms and body_timeout_ms, applied to intercepted connections (see the constructor). */
+export interface InterceptTimeouts {
+  headerMs: number
+  bodyMs: number
+}
+
 export class Interceptor {
   readonly #server: Server
   readonly #connections = new WeakMap<object, { conn: InterceptedConnection; origin: string }>()
@@ -32,10 +39,12 @@ export class Interceptor {
   readonly #open = new Set<Duplex>()
   readonly #leaves: LeafCache
   readonly #logger: Logger
+  readonly #timeouts: InterceptTimeouts
 
-  constructor(leaves: LeafCache, logger: Logger, handle: InnerHandler) {
+  constructor(leaves: LeafCache, logger: Logger, handle: InnerHandler, timeouts: InterceptTimeouts = { headerMs: 15_000, bodyMs: 60_000 }) {
     this.#leaves = leaves
     this.#logger = logger
+    this.#timeouts = timeouts
     const listener = getRequestListener(async (request, env) => {
       const incoming = env.incoming as IncomingMessage
       const found = this.#connections.get(incoming.socket)!
@@ -47,6 +56,18 @@ export class Interceptor {
       this.#logger.debug({ event: 'intercept', error: err.code ?? err.message }, 'intercepted connection error')
       socket.destroy()
     })
+    // A server that never listens runs none of Node's headersTimeout/requestTimeout checks, so intercepted connections
+    // get idle timeouts instead: header_timeout_ms until the first request (#hand), body_timeout_ms without a byte
+    // while a body arrives, none once it is in (a held request may wait for its approval); between requests the
+    // server's keep-alive timeout applies. A client trickling bytes is bounded by the main listener's requestTimeout
+    // only up to CONNECT; inside the tunnel by these idle timeouts and the body size limit.
+    this.#server.on('request', (req: IncomingMessage) => {
+      const socket = req.socket
+      const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined
+      if (!hasBody) return void socket.setTimeout(0)
+      socket.setTimeout(this.#timeouts.bodyMs)
+      req.once('end', () => socket.setTimeout(0))
+    })
   }
 
   /** Mints (or reuses) the host's leaf; rejects before anything is written to the agent. */
@@ -57,7 +78,12 @@ export class Interceptor {
   /** Takes over a CONNECT socket once "200 Connection Established" has been written. */
   async take(socket: Duplex, head: Buffer, conn: InterceptedConnection): Promise<void> {
     if (head.length) socket.unshift(head)
+    // An agent that opens a tunnel and sends nothing holds a socket: the header timeout covers the wait too.
+    const idle = () => socket.destroy()
+    asSocket(socket).setTimeout(this.#timeouts.headerMs, idle)
     const first = await firstByte(socket)
+    asSocket(socket).setTimeout(0)
+    socket.removeListener('timeout', idle)
     if (first === undefined) return void socket.destroy()
     const { host, port } = conn.dest
     const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
@@ -79,6 +105,8 @@ export class Interceptor {
     this.#connections.set(socket, { conn, origin })
     this.#open.add(socket)
     socket.once('close', () => this.#open.delete(socket))
+    // Without a 'timeout' listener on the request, Node's server destroys an idle socket; this makes sure of it.
+    asSocket(socket).setTimeout(this.#timeouts.headerMs, () => socket.destroy())
     this.#server.emit('connection', socket)
   }
 
@@ -86,6 +114,9 @@ export class Interceptor {
     for (const socket of this.#open) socket.destroy()
   }
 }
+
+/** A CONNECT socket (or the TLS socket over it): a net.Socket, typed as the Duplex the http server's event gives. */
+const asSocket = (s: Duplex) => s as Socket
 
 /** Waits for the first byte the agent sends in the tunnel and puts it back. */
 function firstByte(socket: Duplex): Promise<number | undefined> {

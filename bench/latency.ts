@@ -11,7 +11,7 @@ import { ALLOW, HEADERS, configurations, prepareContext } from './configs.ts'
 import { checkTools } from './env.ts'
 import type { LoadResult, LoadSpec } from './loadgen.ts'
 import { UPSTREAM_BODY, startNginx, upstreamConf } from './nginx.ts'
-import { NODE, layout, run } from './procs.ts'
+import { NODE, layout, run, snapshot } from './procs.ts'
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.ts', import.meta.url))
 
@@ -53,8 +53,10 @@ async function main(): Promise<void> {
             expectBodyBytes: Buffer.byteLength(UPSTREAM_BODY),
           }
           const before = tcpCounters()
+          const cpu0 = snapshot(running.pids).cpu
           const l = JSON.parse(await run(NODE, [LOADGEN, JSON.stringify(spec)], { cpus: layout.load, timeoutMs: spec.durationMs + 60_000 })) as LoadResult
           const after = tcpCounters()
+          const cpuPer1k = running.pids.length ? ((snapshot(running.pids).cpu - cpu0) / l.completed_all) * 1000 : NaN
           const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0)
           if (process.env.LATENCY_ALL_COUNTERS) {
             const moved = Object.keys(after).filter((k) => d(k) !== 0 && /^Tcp/.test(k)).map((k) => `${k}=${d(k)}`)
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
           }
           process.stdout.write(
             `(${config.id}) ${config.label}: p50 ${l.p50_ms.toFixed(3)} p99 ${l.p99_ms.toFixed(3)} p99.9 ${l.p999_ms.toFixed(3)} max ${l.max_ms.toFixed(1)} ms, ` +
-              `${l.achieved_rate} req/s${l.overloaded ? ' OVERLOADED' : ''}, lag p99 ${l.lag_p99_ms.toFixed(2)} ms, ` +
+              `${l.achieved_rate} req/s${l.overloaded ? ' OVERLOADED' : ''}, CPU ${cpuPer1k.toFixed(3)} s/1k req, lag p99 ${l.lag_p99_ms.toFixed(2)} ms, ` +
               `DelayedACKLost ${d('TcpExtDelayedACKLost')}, RetransSegs ${d('TcpRetransSegs')}, statuses ${JSON.stringify(l.statuses)}\n`,
           )
         } finally {

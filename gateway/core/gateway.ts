@@ -21,6 +21,8 @@ import { enforce } from './pipeline/enforce.ts'
 import { forward, upstreamHeaders } from './pipeline/forward.ts'
 import type { Evaluated, InboundRequest, Target } from './pipeline/request.ts'
 import { Router } from './pipeline/route.ts'
+import type { PolicyInput } from './pipeline/request.ts'
+import type { ShadowRunner } from './policy/shadow.ts'
 
 export interface GatewayDeps {
   config: Config
@@ -30,6 +32,8 @@ export interface GatewayDeps {
   logger: Logger
   metrics: Metrics
   clock: Clock
+  /** policy.shadow: evaluated on the input after the enforced outcome, recorded in the line, never enforced. */
+  shadow?: ShadowRunner | undefined
   /** Holds, review sampling and the approver API; without it `hold` decisions are refused. */
   holds?: HoldGate | undefined
   /** The agent's address, from the runtime adapter. */
@@ -73,6 +77,8 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
   interface Held {
     agent?: string
     lease?: BodyLease
+    /** The decided input, for the shadow policy after the outcome. */
+    input?: PolicyInput
   }
 
   /** Runs the stages; `fields` collects what each returns, so a failure still logs what was known by then. */
@@ -100,6 +106,7 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     Object.assign(fields, decided.log)
     if (!decided.ok) throw decided.error
     const { decision, input } = decided
+    held.input = input
     metrics.decision(decision.action, decision.rule, (decided.log.eval_us ?? 0) / 1e6)
 
     const headers = upstreamHeaders(request.headers, {
@@ -152,6 +159,8 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       status: response.status,
       total_ms: clock.now() - started,
     }
+    // After the enforced outcome, so the shadow policy never delays or changes it; its cost is its own field.
+    if (deps.shadow && held.input) line.shadow = deps.shadow.run(held.input, line.action ?? 'error')
     logger.info(line, 'decision')
     return response
   }

@@ -120,8 +120,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: 'report',
     args: [],
-    summary: 'how approvals are made: per rule, per approver, review coverage',
-    flags: { json: { type: 'boolean', help: 'as JSON' } },
+    summary: 'how approvals are made: per rule, per approver, review coverage; with --log, the shadow policy',
+    flags: {
+      json: { type: 'boolean', help: 'as JSON' },
+      log: { type: 'string', value: 'FILE,…', help: 'decision log files (JSON lines): adds how the shadow policy (policy.shadow) disagreed' },
+    },
     details: 'Reads the data folder directly: works with the gateway stopped.',
   },
   { path: 'audit verify', args: [], summary: 'check the hash chain of the audit log', flags: {}, details: 'Reads the data folder directly.' },

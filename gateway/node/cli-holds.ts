@@ -1,7 +1,7 @@
 // `airlock holds|reviews …` talk to a running gateway's approver API, as the approver whose token is in
 // AIRLOCK_APPROVER_TOKEN (an environment variable, never a flag: flags show up in `ps`). `airlock report` and
 // `airlock audit verify` read the data folder directly, so they work with the gateway stopped.
-import { existsSync } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import type { Config } from '../core/config/schema.ts'
@@ -12,6 +12,7 @@ import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
 import { HoldStore } from '../core/holds/store.ts'
 import type { Approval } from '../core/holds/types.ts'
+import { ShadowTally, type ShadowSection } from '../core/replay/shadow-tally.ts'
 import type { Flags } from './cli-args.ts'
 import { openSqlite } from './sqlite.ts'
 
@@ -172,12 +173,13 @@ function openStore(config: Config): { store: HoldStore; close(): void } {
   return { store: new HoldStore(db), close: () => db.close() }
 }
 
-export function reportCommand(config: Config, flags: Flags): number {
+export async function reportCommand(config: Config, flags: Flags): Promise<number> {
+  const shadow = typeof flags.log === 'string' ? await shadowSection(flags.log.split(',')) : undefined
   const { store, close } = openStore(config)
   try {
     const report = buildReport(store, config.holds.relax_threshold)
     if (flags.json) {
-      out(JSON.stringify(report, null, 2))
+      out(JSON.stringify(shadow ? { ...report, shadow } : report, null, 2))
       return 0
     }
     const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`)
@@ -192,6 +194,7 @@ export function reportCommand(config: Config, flags: Flags): number {
     out('\nSuggestions')
     out(suggestions.length ? suggestions.map((r) => `  ${r.rule}: ${r.suggestion}`).join('\n') : '  none yet')
     out(`\nAudit log: ${report.audit.records} records, head ${report.audit.head ?? '-'}`)
+    if (shadow) out(`\n${shadowText(shadow)}`)
     return 0
   } finally {
     close()
@@ -211,4 +214,36 @@ export function auditVerifyCommand(config: Config): number {
   } finally {
     close()
   }
+}
+
+/** The shadow section from decision log files (JSON lines; other log lines are skipped). */
+async function shadowSection(files: string[]): Promise<ShadowSection> {
+  const tally = new ShadowTally()
+  for (const file of files) {
+    if (!existsSync(file)) throw new Error(`report --log: no such file ${file}`)
+    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (!text.includes('"decision_id"')) continue
+      try {
+        tally.add(JSON.parse(text))
+      } catch {
+        // a truncated line: the counters are about the lines that can be read
+      }
+    }
+  }
+  return tally.section()
+}
+
+function shadowText(s: ShadowSection): string {
+  const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`)
+  const lines = [
+    'Shadow policy',
+    `  ${s.evaluated} of ${s.decisions} decisions also evaluated by the shadow policy (${s.revisions.map((r) => r.slice(0, 12)).join(', ') || 'none'}), mean ${s.mean_eval_us ?? '-'} µs`,
+    `  disagreed on ${s.disagreements} (${pct(s.disagreement_share)}), failed on ${s.errors}`,
+  ]
+  if (s.pairs.length) lines.push(table(s.pairs as unknown as Record<string, unknown>[], ['enforced_action', 'shadow_action', 'count']))
+  if (s.top_rules.length) {
+    lines.push('  Top enforced rules where it disagreed:')
+    for (const r of s.top_rules) lines.push(`    ${r.rule}: ${r.disagreements} → ${r.shadow.slice(0, 3).join(', ')}`)
+  }
+  return lines.join('\n')
 }

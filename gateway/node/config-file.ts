@@ -20,5 +20,6 @@ export function readConfigFile(path: string = DEFAULT_CONFIG): Config {
   config.data_dir = resolve(base, config.data_dir)
   config.policy.dir = resolve(base, config.policy.dir)
   config.policy.source = resolve(base, config.policy.source)
+  if (config.policy.shadow) config.policy.shadow.dir = resolve(base, config.policy.shadow.dir)
   return config
 }

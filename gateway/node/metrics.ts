@@ -4,6 +4,8 @@ import type { Metrics } from '../core/ports.ts'
 
 export interface PromMetrics extends Metrics {
   registry: Registry
+  /** One shadow evaluation: counted when the shadow policy's action differs from the enforced one. */
+  shadow(enforcedAction: string, shadowAction: string): void
 }
 
 export function createMetrics(): PromMetrics {
@@ -24,8 +26,17 @@ export function createMetrics(): PromMetrics {
     registers: [registry],
   })
   const errors = new Counter({ name: 'airlock_errors_total', help: 'Refusals and failures by AIRLOCK_* code', labelNames: ['code'], registers: [registry] })
+  const shadowDisagreements = new Counter({
+    name: 'airlock_shadow_disagreements_total',
+    help: 'Requests where the shadow policy decided another action than the enforced policy (shadow_action "error": it failed)',
+    labelNames: ['enforced_action', 'shadow_action'],
+    registers: [registry],
+  })
   return {
     registry,
+    shadow(enforced, shadow) {
+      if (enforced !== shadow) shadowDisagreements.inc({ enforced_action: enforced, shadow_action: shadow })
+    },
     decision(action, rule, s) {
       decisions.inc({ action, rule })
       evalSeconds.observe(s)

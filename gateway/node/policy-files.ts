@@ -42,10 +42,13 @@ export class PolicyFiles implements PolicySource {
   #reloading: Promise<void> = Promise.resolve()
   readonly #dir: string
   readonly #logger: Logger
+  readonly #shadow: boolean
 
-  constructor(dir: string, logger: Logger) {
+  /** `role: 'shadow'` for policy.shadow: the same loading and hot reload, logged as the shadow (which enforces nothing). */
+  constructor(dir: string, logger: Logger, role: 'policy' | 'shadow' = 'policy') {
     this.#dir = dir
     this.#logger = logger
+    this.#shadow = role === 'shadow'
   }
 
   current(): PolicyEvaluator | undefined {
@@ -60,12 +63,19 @@ export class PolicyFiles implements PolicySource {
         if (policy.revision === this.#current?.revision) return true
         const previous = this.#current?.revision
         this.#current = policy
-        this.#logger.info({ event: 'policy_loaded', revision: policy.revision, previous_revision: previous }, 'policy loaded')
+        const event = this.#shadow ? 'shadow_policy_loaded' : 'policy_loaded'
+        this.#logger.info({ event, revision: policy.revision, previous_revision: previous }, this.#shadow ? 'shadow policy loaded' : 'policy loaded')
         return true
       } catch (err) {
         this.#logger.error(
-          { event: 'policy_rejected', dir: this.#dir, error: describeThrown(err), serving_revision: this.#current?.revision ?? null },
-          this.#current ? 'policy rejected; the previous policy keeps serving' : 'policy rejected; no policy is serving, every request is refused',
+          { event: this.#shadow ? 'shadow_policy_rejected' : 'policy_rejected', dir: this.#dir, error: describeThrown(err), serving_revision: this.#current?.revision ?? null },
+          this.#shadow
+            ? this.#current
+              ? 'shadow policy rejected; the previous shadow policy keeps running'
+              : 'shadow policy rejected; no shadow policy runs (requests are not affected)'
+            : this.#current
+              ? 'policy rejected; the previous policy keeps serving'
+              : 'policy rejected; no policy is serving, every request is refused',
         )
         return false
       }

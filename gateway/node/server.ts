@@ -14,6 +14,7 @@ import { AirlockError } from '../core/errors.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import { PolicyFiles } from './policy-files.ts'
+import { createShadow } from '../core/policy/shadow.ts'
 import { createNodeUpstream } from './upstream.ts'
 import { join } from 'node:path'
 import { HoldStore } from '../core/holds/store.ts'
@@ -82,6 +83,20 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const policy = new PolicyFiles(config.policy.dir, logger)
   await policy.reload()
   if (config.policy.watch) policy.watch()
+  // The shadow policy loads and reloads like the main one; failing to load it only means no shadow decisions.
+  const shadowFiles = config.policy.shadow ? new PolicyFiles(config.policy.shadow.dir, logger, 'shadow') : undefined
+  if (shadowFiles) {
+    await shadowFiles.reload()
+    if (config.policy.watch) shadowFiles.watch()
+  }
+  const shadow = shadowFiles
+    ? createShadow({
+        policy: shadowFiles,
+        sampleRate: config.policy.shadow!.sample_rate,
+        defaults: { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate },
+        observe: (enforced, shadowAction) => metrics.shadow(enforced, shadowAction),
+      })
+    : undefined
 
   const clock = opts.clock ?? systemClock
   const db = openSqlite(join(config.data_dir, 'airlock.db'))
@@ -115,6 +130,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     }),
     config,
     policy,
+    shadow,
     upstream,
     secrets,
     logger,
@@ -198,6 +214,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     close() {
       closing ??= (async () => {
         policy.close()
+        shadowFiles?.close()
         // Stop accepting, let in-flight requests finish (holds waiting for approval stay stored), then cut the rest.
         // Tunnels and intercepted connections left the http server at CONNECT, so they are cut with the rest.
         const servers = [server, ...routeServers]

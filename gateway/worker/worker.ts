@@ -7,6 +7,7 @@ import { credentialProblems, unsetCredentialMessage, unsetCredentials } from '..
 import { describeThrown } from '../core/errors.ts'
 import { createGateway } from '../core/reverse-proxy.ts'
 import { loadWasmPolicy } from '../core/policy/evaluator.ts'
+import { createShadow } from '../core/policy/shadow.ts'
 import { noMetrics, systemClock, type PolicyEvaluator } from '../core/ports.ts'
 import { createDurableHoldGate } from './hold-gate.ts'
 import { defineHoldsObject, envSecrets, type HoldsEnv } from './holds-object.ts'
@@ -17,6 +18,8 @@ import { createWorkerUpstream } from './upstream.ts'
 export interface WorkerBundle {
   config: Config
   policy: { wasm: WebAssembly.Module; data: unknown; revision: string }
+  /** policy.shadow, compiled and bundled beside the policy; reloaded by redeploying, like the policy. */
+  shadow?: { wasm: WebAssembly.Module; data: unknown; revision: string } | undefined
 }
 
 export type Env = HoldsEnv & LimiterEnv & Record<string, unknown>
@@ -36,6 +39,23 @@ export function defineWorker(bundle: WorkerBundle) {
       // Fail closed like Node with no policy: /readyz answers 503 and every request is refused.
       logger.error({ event: 'policy_rejected', error: describeThrown(err) }, 'policy failed to load; requests are refused')
     }
+    // A shadow policy that fails to load only means no shadow decisions: it never decides anything.
+    let shadowPolicy: PolicyEvaluator | undefined
+    if (bundle.shadow && config.policy.shadow) {
+      try {
+        shadowPolicy = await loadWasmPolicy(bundle.shadow)
+        logger.info({ event: 'shadow_policy_loaded', revision: shadowPolicy.revision }, 'shadow policy loaded')
+      } catch (err) {
+        logger.error({ event: 'shadow_policy_rejected', error: describeThrown(err) }, 'shadow policy failed to load; no shadow policy runs (requests are not affected)')
+      }
+    }
+    const shadow = shadowPolicy
+      ? createShadow({
+          policy: { current: () => shadowPolicy },
+          sampleRate: config.policy.shadow!.sample_rate,
+          defaults: { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate },
+        })
+      : undefined
     // No start to refuse on Workers: each such route answers 503 AIRLOCK_CREDENTIAL_INVALID; say so once, by env name.
     for (const problem of credentialProblems(config, envSecrets(env))) {
       logger.error({ event: 'credential_invalid', problem }, 'a route credential cannot be sent; its requests are refused')
@@ -46,6 +66,7 @@ export function defineWorker(bundle: WorkerBundle) {
     return createGateway({
       config,
       policy: { current: () => policy },
+      shadow,
       upstream: createWorkerUpstream(),
       secrets: envSecrets(env),
       logger,

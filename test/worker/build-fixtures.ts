@@ -8,10 +8,13 @@ import { stringify } from 'yaml'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 import { buildWorkerBundle } from '../../gateway/node/toolchain/worker-bundle.ts'
 import { policySource } from '../support/gateway.ts'
-import { config, RULES } from './fixtures.ts'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
+import { config, RULES, SHADOW_RULES } from './fixtures.ts'
 
 const out = join(repoRoot, 'build/worker-test')
 const configPath = join(mkdtempSync(join(tmpdir(), 'airlock-worker-test-')), 'airlock.yaml')
-writeFileSync(configPath, stringify({ ...config, policy: { source: policySource(RULES) } }))
+const shadowDir = mkdtempSync(join(tmpdir(), 'airlock-worker-shadow-'))
+await buildPolicy(policySource(SHADOW_RULES), shadowDir)
+writeFileSync(configPath, stringify({ ...config, policy: { source: policySource(RULES), shadow: { dir: shadowDir } } }))
 const { revision } = await buildWorkerBundle(configPath, out)
 console.log(`worker test bundle in ${out} (policy revision ${revision.slice(0, 12)})`)

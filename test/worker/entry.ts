@@ -6,8 +6,15 @@ import config from '../../build/worker-test/config.json' with { type: 'json' }
 import data from '../../build/worker-test/policy/data.json' with { type: 'json' }
 import manifest from '../../build/worker-test/policy/manifest.json' with { type: 'json' }
 import wasm from '../../build/worker-test/policy/policy.wasm'
+import shadowData from '../../build/worker-test/shadow/data.json' with { type: 'json' }
+import shadowManifest from '../../build/worker-test/shadow/manifest.json' with { type: 'json' }
+import shadowWasm from '../../build/worker-test/shadow/policy.wasm'
 
-const worker = defineWorker({ config: config as unknown as Config, policy: { wasm, data, revision: manifest.revision } })
+const worker = defineWorker({
+  config: config as unknown as Config,
+  policy: { wasm, data, revision: manifest.revision },
+  shadow: shadowManifest.revision ? { wasm: shadowWasm, data: shadowData, revision: shadowManifest.revision } : undefined,
+})
 
 export default worker.handler
 export const HoldsObject = worker.HoldsObject

@@ -35,6 +35,16 @@ deny contains {"rule": "t.delete", "reason": "deleting is not allowed"} if input
 `,
 }
 
+/** The shadow policy bundled for the tests (policy.shadow): denies reads, and throws on DELETE (sprintf %v of null). */
+export const SHADOW_RULES = {
+  'shadowtest.rego': `package airlock.rules.shadowtest
+
+deny contains {"rule": "s.no_reads", "reason": "the shadow policy refuses reads"} if input.request.method == "GET"
+
+allow contains {"rule": "s.boom", "reason": sprintf("%v", [input.request.body])} if input.request.method == "DELETE"
+`,
+}
+
 const hook = { url: `${HOOKS}/hook`, secret_env: 'WEBHOOK_SECRET' }
 
 export const config: ConfigInput = {

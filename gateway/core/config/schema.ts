@@ -208,6 +208,14 @@ export const configSchema = z
         dir: z.string().default('./build/policy').describe('folder with policy.wasm, data.json, manifest.json'),
         source: z.string().default('./policies').describe('Rego sources for `airlock policy build|test`'),
         watch: z.boolean().default(true).describe('reload when the compiled policy changes'),
+        shadow: z
+          .object({
+            dir: z.string().describe('folder with a second compiled policy (airlock policy build --source DIR --out DIR); evaluated after the enforced one, never enforced'),
+            sample_rate: z.number().min(0).max(1).default(1).describe('share of requests also evaluated by the shadow policy'),
+          })
+          .strict()
+          .optional()
+          .describe('a policy evaluated beside the enforced one to see what it would decide (docs/policy.md)'),
       })
       .strict()
       .prefault({}),

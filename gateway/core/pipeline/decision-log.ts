@@ -2,6 +2,7 @@
 // (decision_id, path, input, result, timestamp, metrics.timer_rego_query_eval_ns) so existing OPA log tooling reads it.
 // The input is already redacted when it is built; nothing here may add a secret.
 import type { Decision } from '../policy/decision.ts'
+import type { ShadowOutcome } from '../policy/shadow.ts'
 import type { PolicyInput } from './request.ts'
 
 export const DECISION_PATH = 'airlock/decision'
@@ -32,4 +33,6 @@ export interface DecisionLogLine {
   input?: PolicyInput | undefined
   result?: Decision | undefined
   metrics?: { timer_rego_query_eval_ns: number } | undefined
+  /** policy.shadow's decision for the same input (never enforced): action, rule, revision, eval_us, error. */
+  shadow?: ShadowOutcome | undefined
 }

@@ -4,6 +4,7 @@
 //   config.json   the config validated by the core's parseConfig (a bad file fails here, naming file:line, not in
 //                 production) as JSON, so the Worker runs no YAML parser or schema at start-up
 //   policy/       the config's policy.source compiled to wasm (policy.wasm, data.json, manifest.json)
+//   shadow/       the compiled policy.shadow folder, or an empty placeholder when there is none
 //
 //   node gateway/node/toolchain/worker-bundle.ts [config.yaml]      default: $AIRLOCK_CONFIG, else config/airlock.yaml
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
@@ -42,12 +43,37 @@ export async function buildWorkerBundle(configPath: string, outDir = WORKER_BUIL
   const { revision } = await buildPolicy(resolve(dirname(configPath), config.policy.source), join(outDir, 'policy'))
   // The paths are the Node adapter's (data and policy folders): on Workers the policy is bundled and the state lives
   // in the Durable Object, so they are blanked rather than shipping this machine's paths.
-  const bundled: Config = { ...config, data_dir: '', policy: { ...config.policy, dir: '', source: '', watch: false } }
+  const shadow = config.policy.shadow ? { ...config.policy.shadow, dir: '' } : undefined
+  const bundled: Config = { ...config, data_dir: '', policy: { ...config.policy, dir: '', source: '', watch: false, ...(shadow ? { shadow } : {}) } }
   mkdirSync(outDir, { recursive: true })
+  bundleShadow(config.policy.shadow ? resolve(dirname(configPath), config.policy.shadow.dir) : undefined, join(outDir, 'shadow'))
   const file = join(outDir, 'config.json')
   writeFileSync(`${file}.tmp`, JSON.stringify(bundled, null, 2) + '\n')
   renameSync(`${file}.tmp`, file)
   return { config: bundled, revision, warnings: workersWarnings(config) }
+}
+
+/**
+ * policy.shadow is a build folder (airlock policy build --source DIR --out DIR): copied beside the policy, checked
+ * against its manifest. The entry imports shadow/ statically, so without a shadow policy it holds an empty module
+ * (the 8-byte wasm header) that the Worker never loads.
+ */
+function bundleShadow(from: string | undefined, to: string): void {
+  mkdirSync(to, { recursive: true })
+  if (!from) {
+    writeFileSync(join(to, 'policy.wasm'), new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]))
+    writeFileSync(join(to, 'data.json'), 'null\n')
+    writeFileSync(join(to, 'manifest.json'), '{"revision": ""}\n')
+    return
+  }
+  let manifest: { revision?: unknown }
+  try {
+    manifest = JSON.parse(readFileSync(join(from, 'manifest.json'), 'utf8'))
+  } catch (err) {
+    throw new Error(`policy.shadow.dir ${from} holds no compiled policy (${(err as Error).message}); build it with airlock policy build --source DIR --out ${from}`)
+  }
+  if (typeof manifest.revision !== 'string' || !manifest.revision) throw new Error(`${join(from, 'manifest.json')} has no revision`)
+  for (const f of ['policy.wasm', 'data.json', 'manifest.json']) writeFileSync(join(to, f), readFileSync(join(from, f)))
 }
 
 if (import.meta.main) {

@@ -83,7 +83,7 @@ export interface ReplayReport {
   span: { from: string | null; to: string | null; days: number }
   candidate: { revision: string; errors: number }
   red_flags: {
-    /** The recorded policy denied it; the candidate allows or reviews it. */
+    /** The recorded policy denied it (or failed, which refused it); the candidate allows or reviews it. */
     denied_now_allowed: { count: number; examples: Example[] }
     /** A person denied the hold; the candidate allows or reviews it without asking. */
     human_denied_now_allowed: { count: number; examples: Example[] }
@@ -165,11 +165,12 @@ export class ReplayAnalysis {
       summary: (after.ok ? after.decision.summary : line.result?.summary) ?? '',
     })
 
-    // Before: a hold decision is one hold per hold id (retries joined it); one without an id was refused.
+    // Before: a hold decision is one hold per hold id (retries joined it); one without an id created no hold (the
+    // group's queue was full, or holds were off), so it weighed on nobody.
     if (before === 'hold') {
       this.#holdDecisionsBefore++
-      const key = line.hold_id ?? line.decision_id
-      if (!this.#seenBefore.has(key)) {
+      const key = line.hold_id
+      if (key && !this.#seenBefore.has(key)) {
         this.#seenBefore.add(key)
         for (const g of line.result?.approvers ?? []) push(this.#holdsBefore, g, at)
       }
@@ -194,7 +195,8 @@ export class ReplayAnalysis {
       if (!g) this.#changes.set(k, (g = { before, after: afterAction, rule: afterRule, count: 0, examples: [] }))
       g.count++
       if (g.examples.length < this.#o.examplesPerGroup) g.examples.push(example())
-      if (before === 'deny' && ALLOWING.has(afterAction)) flag(this.#denied, example, this.#o.examplesPerGroup)
+      // A policy error refused the request as surely as a deny (fail closed).
+      if ((before === 'deny' || before === 'error') && ALLOWING.has(afterAction)) flag(this.#denied, example, this.#o.examplesPerGroup)
     }
 
     const human = this.#outcomes.get(line.decision_id)

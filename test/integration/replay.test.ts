@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Config } from '../../gateway/core/config/schema.ts'
+import { ShadowTally } from '../../gateway/core/replay/shadow-tally.ts'
 import { literalRuleIds, replayCommand, runReplay, type ReplayRun } from '../../gateway/node/cli-replay.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
@@ -45,7 +46,9 @@ beforeAll(async () => {
   candidateDir = mkdtempSync(join(tmpdir(), 'airlock-replay-candidate-'))
   candidateSrc = candidateSource()
   await Promise.all([buildPolicy(resolve(repoRoot, 'policies'), baseDir), buildPolicy(candidateSrc, candidateDir)])
-  recorded = await runTraffic({ seed: SEED, requests: REQUESTS, days: 1, policyDir: baseDir, outDir: mkdtempSync(join(tmpdir(), 'airlock-rec-')) })
+  // The recorded run also runs the candidate as its shadow policy: the shadow's disagreements and replay's changes
+  // are two ways of asking the same question about the same inputs.
+  recorded = await runTraffic({ seed: SEED, requests: REQUESTS, days: 1, policyDir: baseDir, shadowDir: candidateDir, outDir: mkdtempSync(join(tmpdir(), 'airlock-rec-')) })
   actual = await runTraffic({ seed: SEED, requests: REQUESTS, days: 1, policyDir: candidateDir, outDir: mkdtempSync(join(tmpdir(), 'airlock-act-')) })
   config = trafficConfig('http://127.0.0.1:9', baseDir, mkdtempSync(join(tmpdir(), 'airlock-replay-data-')))
   replay = await runReplay(config, [recorded.log], { policy: candidateDir, 'holds-db': recorded.database })
@@ -81,6 +84,21 @@ describe('policy replay', () => {
     expect(r.policy_alone.after).toBeLessThan(r.policy_alone.before)
     // The generator's merges are all squash merges: the hold rule for merges no longer matches anything.
     expect(r.rules.no_longer_matched).toEqual(['github.pr_merge'])
+  })
+
+  it('agrees exactly with the shadow policy that ran beside the recorded run', () => {
+    const lines = readFileSync(recorded.log, 'utf8').split('\n').filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l))
+    const tally = new ShadowTally()
+    for (const l of lines) tally.add(l)
+    const shadow = tally.section()
+    expect(shadow.evaluated).toBe(recorded.decisions)
+    expect(shadow.disagreements).toBe(replay.report.changed.count)
+    const byPair = (pairs: { before: string; after: string; count: number }[]) => {
+      const m: Record<string, number> = {}
+      for (const p of pairs) m[`${p.before}→${p.after}`] = (m[`${p.before}→${p.after}`] ?? 0) + p.count
+      return m
+    }
+    expect(byPair(shadow.pairs.map((p) => ({ before: p.enforced_action, after: p.shadow_action, count: p.count })))).toEqual(byPair(replay.report.changed.groups))
   })
 
   it('finds dead and always-overridden rules', () => {

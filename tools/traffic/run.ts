@@ -6,7 +6,7 @@
 // day of decision timestamps and hold ages (replay's "holds per day" then means a day) while the run itself takes
 // seconds. Approvers look at a hold a few simulated minutes after it appears, read it, and decide.
 //
-//   node tools/traffic/run.ts [--seed 1] [--requests 5000] [--days 1] [--policy build/policy] [--out traffic-run]
+//   node tools/traffic/run.ts [--seed 1] [--requests 5000] [--days 1] [--policy build/policy] [--shadow DIR] [--out traffic-run]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pino } from 'pino'
@@ -29,6 +29,8 @@ export interface TrafficOptions {
   maxPending?: number
   /** When the simulated day starts (ms since the epoch). */
   startMs?: number
+  /** A compiled candidate policy run as policy.shadow beside the enforced one. */
+  shadowDir?: string
 }
 
 export interface TrafficSummary {
@@ -76,11 +78,11 @@ const APPROVE_RATE: Record<string, number> = {
   'mail.mass_send': 0.5,
 }
 
-export function trafficConfig(upstream: string, policyDir: string, dataDir: string, maxPending = 20): Config {
+export function trafficConfig(upstream: string, policyDir: string, dataDir: string, maxPending = 20, shadowDir?: string): Config {
   const route = (name: string) => ({ name, prefix: `/${name}`, upstream, allow_private: true, agent_key: ['header', 'bearer'] as ('header' | 'bearer')[] })
   const input: ConfigInput = {
     data_dir: dataDir,
-    policy: { dir: policyDir, watch: false },
+    policy: { dir: policyDir, watch: false, ...(shadowDir ? { shadow: { dir: shadowDir } } : {}) },
     log: { level: 'info', decision_input: true },
     holds: { wait_s: 0, timeout_s: 3600 },
     review: { sample_rate: 0.1 },
@@ -125,7 +127,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   const clock = { now: () => now }
   const dest = pino.destination({ dest: logPath, sync: false, minLength: 8 * 1024, mkdir: true })
   const logger = createLogger('info', dest)
-  const config = trafficConfig(upstream.url, resolve(opts.policyDir), dataDir, opts.maxPending)
+  const config = trafficConfig(upstream.url, resolve(opts.policyDir), dataDir, opts.maxPending, opts.shadowDir ? resolve(opts.shadowDir) : undefined)
   const sampling = prng(opts.seed ^ 0x5a3b)
   const gw = await startGateway({ config, logger, clock, secrets: (n) => trafficSecrets[n], port: 0, shutdownGraceMs: 100, tickMs: 3_600_000, random: sampling })
   const revision = gw.policy.current()?.revision ?? ''
@@ -271,7 +273,7 @@ function flags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}" (flags are --seed, --requests, --days, --policy, --out, --max-pending)`)
+    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}" (flags are --seed, --requests, --days, --policy, --shadow, --out, --max-pending)`)
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`)
     out[a.slice(2)] = v
@@ -282,7 +284,7 @@ function flags(argv: string[]): Record<string, string> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const f = flags(process.argv.slice(2))
-  const known = ['seed', 'requests', 'days', 'policy', 'out', 'max-pending']
+  const known = ['seed', 'requests', 'days', 'policy', 'shadow', 'out', 'max-pending']
   for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`)
   const summary = await runTraffic({
     seed: Number(f.seed ?? 1),
@@ -291,6 +293,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     policyDir: f.policy ?? 'build/policy',
     outDir: f.out ?? 'traffic-run',
     ...(f['max-pending'] ? { maxPending: Number(f['max-pending']) } : {}),
+    ...(f.shadow ? { shadowDir: f.shadow } : {}),
   })
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
 }

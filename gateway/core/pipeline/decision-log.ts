@@ -2,10 +2,20 @@
 // (decision_id, path, input, result, timestamp, metrics.timer_rego_query_eval_ns) so existing OPA log tooling reads it.
 // The input is already redacted when it is built; nothing here may add a secret.
 import type { Decision } from '../policy/decision.ts'
-import type { ShadowOutcome } from '../policy/shadow.ts'
 import type { PolicyInput } from './request.ts'
 
 export const DECISION_PATH = 'airlock/decision'
+
+/** What the line carries under `shadow` (policy.shadow, gateway/core/policy/shadow.ts). */
+export interface ShadowOutcome {
+  action: string
+  rule: string
+  revision: string
+  /** Time spent evaluating the shadow policy, µs (its cost to this request). */
+  eval_us: number
+  /** Set when the shadow policy failed: its action is then "error". */
+  error?: string
+}
 
 export interface DecisionLogLine {
   decision_id: string

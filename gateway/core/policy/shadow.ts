@@ -4,20 +4,12 @@
 // sampled, decided through the gateway's own decide() (so it cannot drift from the enforced path), and any error it
 // raises becomes a recorded "error" outcome.
 import { decide } from '../pipeline/decide.ts'
+import type { ShadowOutcome } from '../pipeline/decision-log.ts'
 import type { PolicyInput } from '../pipeline/request.ts'
 import type { PolicySource } from '../ports.ts'
 import type { DecisionDefaults } from './decision.ts'
 
-/** What the decision line carries under `shadow`. */
-export interface ShadowOutcome {
-  action: string
-  rule: string
-  revision: string
-  /** Time spent evaluating the shadow policy, µs (its cost to this request). */
-  eval_us: number
-  /** Set when the shadow policy failed: its action is then "error". */
-  error?: string
-}
+export type { ShadowOutcome }
 
 export interface ShadowOptions {
   /** The shadow policy; undefined or empty (not loaded yet) → nothing is evaluated. */
@@ -48,7 +40,7 @@ export function createShadow(opts: ShadowOptions): ShadowRunner {
         const eval_us = Math.round((performance.now() - t0) * 1000)
         const outcome: ShadowOutcome = decided.ok
           ? { action: decided.decision.action, rule: decided.decision.rule, revision: policy.revision, eval_us }
-          : { action: 'error', rule: decided.error.code, revision: policy.revision, eval_us, error: decided.error.message }
+          : { action: 'error', rule: decided.error.code, revision: policy.revision, eval_us, error: shadowMessage(decided.error.message) }
         opts.observe?.(enforcedAction, outcome.action)
         return outcome
       } catch {
@@ -57,3 +49,6 @@ export function createShadow(opts: ShadowOptions): ShadowRunner {
     },
   }
 }
+
+/** The stage's messages speak for the enforced path ("…; the request was refused"); a shadow refuses nothing. */
+const shadowMessage = (m: string) => `shadow ${m.replace(/; (the request|it) was refused$/, '')}`

@@ -1,4 +1,5 @@
-// The holds Durable Object: the core HoldService (state machine, webhooks, execution) over the object's SQLite.
+// The holds Durable Object: it composes the core HoldService (state machine, webhooks, execution) over the object's
+// SQLite and adds only what the object's lifecycle needs; the store owns every SQL statement.
 // One object holds every hold, so the store's guarantees stay global as on Node: one hold per identical request
 // across an agent's retries, caps per approver group checked in the same transaction as the insert, and one audit
 // hash chain. Nothing lives only in memory: waits, expiry and retries resume from SQLite after a reset.
@@ -10,11 +11,10 @@ import { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, describeThrown, errorResponse } from '../core/errors.ts'
 import { createHoldGate } from '../core/holds/api.ts'
-import { parsePrefer } from '../core/holds/prefer.ts'
-import { HoldService, type HoldServiceDeps } from '../core/holds/service.ts'
-import { isTerminal } from '../core/holds/types.ts'
+import { agentWait } from '../core/holds/answers.ts'
+import { HoldService } from '../core/holds/service.ts'
 import { HoldStore } from '../core/holds/store.ts'
-import { noMetrics, systemClock, type Logger, type Secrets } from '../core/ports.ts'
+import { noMetrics, systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
 import { createConsoleLogger } from './logger.ts'
 import { createDurableSqlDriver } from './sql-driver.ts'
 import { createWorkerUpstream } from './upstream.ts'
@@ -47,34 +47,9 @@ export function envSecrets(env: object): Secrets {
   }
 }
 
-/**
- * The core service with two hooks for the object's lifecycle. Executions and deliveries run in the background (an
- * approval answers before the upstream does): ctx.waitUntil keeps the object alive until they settle (compatibility
- * date 2026-10-01 or later). After every delivery pass the alarm is re-armed, so a failed webhook is retried when its
- * backoff is due.
- */
-class DurableHoldService extends HoldService {
-  readonly #keepAlive: (work: Promise<unknown>) => void
-  readonly #delivered: () => void
-  constructor(deps: HoldServiceDeps, keepAlive: (work: Promise<unknown>) => void, delivered: () => void) {
-    super(deps)
-    this.#keepAlive = keepAlive
-    this.#delivered = delivered
-  }
-  override execute(id: string): Promise<void> {
-    const work = super.execute(id)
-    this.#keepAlive(work)
-    return work
-  }
-  override deliver(): Promise<void> {
-    const work = super.deliver().finally(this.#delivered)
-    this.#keepAlive(work)
-    return work
-  }
-}
-
-export function defineHoldsObject(bundle: { config: Config }) {
+export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
   const { config } = bundle
+  const clock = bundle.clock ?? systemClock
 
   return class HoldsObject extends DurableObject<HoldsEnv> implements HoldsApi {
     readonly #service: HoldService
@@ -88,24 +63,28 @@ export function defineHoldsObject(bundle: { config: Config }) {
       const logger = (this.#logger = createConsoleLogger(config.log.level))
       const secrets = envSecrets(env)
       const upstream = createWorkerUpstream()
-      const deps: HoldServiceDeps = {
+      this.#service = new HoldService({
         config,
         store: new HoldStore(createDurableSqlDriver(ctx.storage)),
         upstream,
         secrets,
         logger,
         metrics: noMetrics,
-        clock: systemClock,
+        clock,
         webhookFetch: upstream.webhookFetch,
-      }
-      this.#service = new DurableHoldService(deps, (work) => ctx.waitUntil(work.catch(() => {})), () => void this.#arm())
+        // Executions and deliveries run in the background (an approval answers before the upstream does): waitUntil
+        // keeps the object alive until they settle (compatibility date 2026-10-01 or later). After every delivery
+        // pass the alarm is re-armed, so a failed webhook is retried when its backoff is due.
+        background: (work) => ctx.waitUntil(work),
+        afterDeliver: () => void this.#arm(),
+      })
       void ctx.blockConcurrencyWhile(async () => {
         try {
           // A new instance means the previous one stopped (deploy, eviction, crash): a hold it was sending may or may
           // not have reached the upstream, so it becomes outcome_unknown for a person, never re-sent.
           this.#service.recover()
           const app = new Hono()
-          ;// Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
+          // Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
           const clientAddress = (req: Request) => req.headers.get('cf-connecting-ip') ?? undefined
           ;(await createHoldGate(this.#service, config, secrets, logger, { clientAddress, background: (work) => ctx.waitUntil(work) })).mount(app)
           this.#api = app
@@ -128,10 +107,8 @@ export function defineHoldsObject(bundle: { config: Config }) {
         const req = fromWire(wire, config)
         const { hold } = await this.#service.submit(req)
         await this.#arm()
-        // Mirrors HoldService.hold: how long to wait comes from the agent's Prefer header within the configured bounds.
-        const prefer = parsePrefer(req.prefer)
-        const waitS = Math.min(prefer.wait ?? config.holds.wait_s, config.holds.max_wait_s)
-        return { holdId: hold.id, waitMs: prefer.respondAsync ? 0 : waitS * 1000, respondAsync: prefer.respondAsync }
+        // As HoldService.hold on Node: how long to wait comes from the agent's Prefer header (answers.ts).
+        return { holdId: hold.id, ...agentWait(req.prefer, config.holds) }
       })
     }
 
@@ -140,8 +117,7 @@ export function defineHoldsObject(bundle: { config: Config }) {
       if (waitMs > 0) await this.#service.waitForOutcome(holdId, waitMs)
       const hold = this.#service.store.get(holdId)
       if (!hold) return errorResponse(new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no hold with id ${holdId}`))
-      if (respondAsync && !isTerminal(hold.state)) return this.#service.accepted(hold, decisionId)
-      return this.#service.responseFor(hold, decisionId)
+      return this.#service.answer(hold, respondAsync, decisionId)
     }
 
     async review(wire: WireEvaluated, upstreamStatus: number): Promise<boolean> {
@@ -167,20 +143,10 @@ export function defineHoldsObject(bundle: { config: Config }) {
 
     /** Sets the alarm for the next due time, computed and issued without an await in between so calls stay ordered. */
     #arm(): Promise<void> {
-      const next = this.#nextDueAt()
+      const next = this.#service.nextDueAt()
       if (next === this.#armedAt) return Promise.resolve()
       this.#armedAt = next
       return next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next)
-    }
-
-    #nextDueAt(): number | null {
-      const { store } = this.#service
-      if (store.idsIn('approved').length > 0) return Date.now()
-      // The store has no "next expiry" query (Node polls every second instead); read it from the holds table.
-      const expiry = store.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
-      const delivery = store.nextDeliveryAt()
-      if (expiry === null) return delivery
-      return delivery === null ? expiry : Math.min(expiry, delivery)
     }
   }
 }

@@ -183,6 +183,20 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       expect(await s.list({ state: 'pending', group: 'ops' })).toHaveLength(0)
     })
 
+    it('answers when the earliest pending hold expires (the Durable Object arms its alarm for it)', async () => {
+      const s = await store()
+      expect(await s.nextExpiryAt()).toBeNull()
+      const a = (await s.createOrJoin(newHold({ expires_at: 500 }), caps, 0, noAudit)).hold
+      await s.createOrJoin(newHold({ expires_at: 300 }), caps, 0, noAudit)
+      const b = (await s.createOrJoin(newHold({ expires_at: 200 }), caps, 0, noAudit)).hold
+      expect(await s.nextExpiryAt()).toBe(200)
+      // Only pending holds expire: a decided one no longer counts.
+      expect(await s.transition(b.id, ['pending'], 'denied', 1)).toBe(true)
+      expect(await s.nextExpiryAt()).toBe(300)
+      expect(await s.transition(a.id, ['pending'], 'expired', 1)).toBe(true)
+      expect(await s.nextExpiryAt()).toBe(300)
+    })
+
     it('queues webhook deliveries, hands out due ones, and records outcomes', async () => {
       const s = await store()
       await s.enqueueDelivery({ hold_id: 'h', event: 'hold.created', grp: 'payments', hook: 0, payload: '{}' }, 100)

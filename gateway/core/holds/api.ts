@@ -11,7 +11,7 @@ import { KeyRing } from '../keys.ts'
 import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
 import type { HoldGate, Logger, Secrets } from '../ports.ts'
 import type { HoldService } from './service.ts'
-import { HOLD_STATES as STATES, isTerminal, type HoldState, type Review } from './types.ts'
+import { HOLD_STATES as STATES, type HoldState, type Review } from './types.ts'
 import { mountConsole } from '../console/mount.ts'
 import { mountSlackInteractions } from '../slack/interactions.ts'
 
@@ -85,8 +85,8 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           if (!agent) throw new AirlockError('AIRLOCK_AGENT_KEY_INVALID', `send the agent key of the hold's agent in ${AGENT_KEY_HEADER}`)
           const hold = service.store.get(c.req.param('id')!)
           if (!hold || hold.agent.id !== agent.id) throw new AirlockError('AIRLOCK_HOLD_NOT_FOUND', 'no such hold for this agent')
-          if (!isTerminal(hold.state)) return service.accepted(hold)
-          return service.responseFor(hold)
+          // A poll never waits: an open hold is answered 202 with where to poll again.
+          return service.answer(hold, true)
         }),
       )
       app.get(

@@ -23,6 +23,8 @@ export interface HoldStorePort {
   enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): Awaitable<void>
   /** Due deliveries for this caller to send (the PostgreSQL store leases them, so one gateway sends each). */
   dueDeliveries(now: number, limit?: number): Awaitable<Delivery[]>
+  /** When the earliest pending hold expires, or null with none pending (a runtime without a timer arms for it). */
+  nextExpiryAt(): Awaitable<number | null>
   nextDeliveryAt(): Awaitable<number | null>
   recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): Awaitable<void>
   deliveries(holdId?: string): Awaitable<Delivery[]>

@@ -233,6 +233,11 @@ export class HoldStore {
     return this.db.all<Delivery>(`SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, now, limit)
   }
 
+  /** When the earliest pending hold expires (the Durable Object arms its alarm for it), or null with none pending. */
+  nextExpiryAt(): number | null {
+    return this.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
+  }
+
   nextDeliveryAt(): number | null {
     return this.db.all<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)[0]?.t ?? null
   }

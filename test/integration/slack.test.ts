@@ -75,6 +75,8 @@ const agent = (path: string, prefer = 'respond-async') =>
     body: JSON.stringify({ marker: `slack-${++n}-${Date.now()}` }),
   })
 const posted = (holdId: string) => until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
+/** The ts the gateway recorded for the hold's message (recorded after Slack answers the post, so wait for it). */
+const postedTs = (holdId: string) => until(() => gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]?.ts)
 const buttons = (call: Call) => (call.args.blocks as any[]).find((b) => b.type === 'actions')?.elements ?? []
 
 /** A block_actions interaction, signed exactly as Slack signs it. */
@@ -110,7 +112,7 @@ describe('Slack approvals', () => {
     expect([approve.text.text, deny.text.text, open.text.text]).toEqual(['Approve', 'Deny', 'Open in console'])
     const holdId = approve.value.split(':')[0]
     expect(open.url).toBe(`https://airlock.example.com/_airlock/console/holds/${holdId}`)
-    const ts = gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]!.ts
+    const ts = await postedTs(holdId)
     message.args.ts = ts
 
     // Forged, stale, and a stranger's clicks change nothing.
@@ -157,7 +159,7 @@ describe('Slack approvals', () => {
     const message = await until(() => calls.filter((c) => c.method === 'chat.postMessage')[before])
     const [, deny] = buttons(message)
     const holdId = deny.value.split(':')[0]
-    message.args.ts = gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]!.ts
+    message.args.ts = await postedTs(holdId)
     expect((await click('U0BOB', deny, message).send()).status).toBe(200)
     expect((await waiting).status).toBe(403)
     await until(() => calls.find((c) => c.method === 'chat.update' && JSON.stringify(c.args.blocks).includes('Denied by bob')))
@@ -179,7 +181,7 @@ describe('Slack approvals', () => {
     const res = await agent('/short') // expires after 1 s
     const holdId = res.headers.get('airlock-hold-id')!
     const message = await posted(holdId)
-    const ts = gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]!.ts
+    const ts = await postedTs(holdId)
     const update = await until(() => calls.find((c) => c.method === 'chat.update' && c.args.ts === ts), 8000)
     expect(update.args.channel).toBe(message.args.channel)
     expect(JSON.stringify(update.args.blocks)).toContain('Expired: nobody decided in time')

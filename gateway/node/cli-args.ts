@@ -27,11 +27,24 @@ export interface CommandSpec {
   details?: string
 }
 
-const config: FlagSpec = { type: 'string', short: 'c', value: 'FILE', help: 'the config file (default $AIRLOCK_CONFIG, else config/airlock.yaml)' }
+const config: FlagSpec = {
+  type: 'string',
+  short: 'c',
+  value: 'FILE',
+  help: 'the config file (default $AIRLOCK_CONFIG, else config/airlock.yaml)',
+}
 const help: FlagSpec = { type: 'boolean', short: 'h', help: 'show this help' }
-const url: FlagSpec = { type: 'string', value: 'URL', help: "the gateway's URL (default $AIRLOCK_URL, else the config's server address)" }
+const url: FlagSpec = {
+  type: 'string',
+  value: 'URL',
+  help: "the gateway's URL (default $AIRLOCK_URL, else the config's server address)",
+}
 const comment: FlagSpec = { type: 'string', value: 'TEXT', help: 'why you decided so (recorded in the audit log)' }
-const source: FlagSpec = { type: 'string', value: 'DIR', help: 'the Rego folder (default: policy.source in the config)' }
+const source: FlagSpec = {
+  type: 'string',
+  value: 'DIR',
+  help: 'the Rego folder (default: policy.source in the config)',
+}
 const APPROVER = 'As the approver whose token is in $AIRLOCK_APPROVER_TOKEN, through the running gateway.'
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -40,31 +53,55 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     summary: 'run the gateway',
     flags: {
-      port: { type: 'string', value: 'N', help: 'listen on this port instead of server.port ($AIRLOCK_PORT; 0 picks a free one)' },
+      port: {
+        type: 'string',
+        value: 'N',
+        help: 'listen on this port instead of server.port ($AIRLOCK_PORT; 0 picks a free one)',
+      },
       host: { type: 'string', value: 'ADDR', help: 'listen on this address instead of server.host ($AIRLOCK_HOST)' },
     },
-    details: 'Exits non-zero at once when the port is taken or the policy cannot load; warns about unset credentials.',
+    details:
+      'Exits non-zero at once when a port is taken or the config, a credential or the CA is unusable; warns about\n' +
+      'unset credentials. Without a loadable policy it starts and refuses every request (503) until one is built.',
   },
-  { path: 'config check', args: [], summary: 'validate the config file (and, if built, the policy against it) and exit', flags: {} },
+  {
+    path: 'config check',
+    args: [],
+    summary: 'validate the config file (and, if built, the policy against it) and exit',
+    flags: {},
+  },
   { path: 'config schema', args: [], summary: 'print the config JSON Schema (for editors)', flags: {} },
   {
     path: 'policy build',
     args: [],
     summary: 'compile the Rego to wasm with the pinned OPA',
-    flags: { source, out: { type: 'string', value: 'DIR', help: 'the output folder (default: policy.dir in the config)' } },
+    flags: {
+      source,
+      out: { type: 'string', value: 'DIR', help: 'the output folder (default: policy.dir in the config)' },
+    },
     details: 'The same source gives the same revision wherever it is built (docs/policy.md).',
   },
   {
     path: 'policy test',
     args: [],
     summary: 'run the Rego unit tests (opa test): failures first, concisely',
-    flags: { source, verbose: { type: 'boolean', short: 'v', help: "every test and the trace of each failure (opa test -v's report)" } },
+    flags: {
+      source,
+      verbose: { type: 'boolean', short: 'v', help: "every test and the trace of each failure (opa test -v's report)" },
+    },
   },
   {
     path: 'policy eval',
     args: [],
     summary: "evaluate one policy input through the gateway's code path",
-    flags: { input: { type: 'string', short: 'i', value: 'FILE', help: 'a policy input as JSON (see docs/policy.md); required' } },
+    flags: {
+      input: {
+        type: 'string',
+        short: 'i',
+        value: 'FILE',
+        help: 'a policy input as JSON (see docs/policy.md); required',
+      },
+    },
     details: 'Also reports holds that name an approver group the config does not define.',
   },
   {
@@ -75,7 +112,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: {
       source,
       policy: { type: 'string', value: 'BUILD', help: 'a built policy folder as the candidate, instead of --source' },
-      'holds-db': { type: 'string', value: 'FILE', help: "the holds database to join people's decisions from (default: <data_dir>/airlock.db)" },
+      'holds-db': {
+        type: 'string',
+        value: 'FILE',
+        help: "the holds database to join people's decisions from (default: <data_dir>/airlock.db)",
+      },
       json: { type: 'boolean', help: 'the report as JSON' },
       markdown: { type: 'string', value: 'FILE', help: 'also write the report as Markdown to FILE' },
       'fail-on': { type: 'string', value: 'T,…', help: 'exit non-zero past these thresholds (for CI; docs/policy.md)' },
@@ -93,21 +134,41 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: 'holds list',
     args: [],
     summary: 'list holds (default: pending)',
-    flags: { state: { type: 'string', value: 'S', help: 'pending, approved, executed, denied, expired, …' }, group: { type: 'string', value: 'G', help: 'only this approver group' }, url },
+    flags: {
+      state: { type: 'string', value: 'S', help: 'pending, approved, executed, denied, expired, …' },
+      group: { type: 'string', value: 'G', help: 'only this approver group' },
+      url,
+    },
     details: APPROVER,
   },
-  { path: 'holds show', args: ['ID'], summary: 'the full context of a hold (records that you viewed it)', flags: { url }, details: APPROVER },
+  {
+    path: 'holds show',
+    args: ['ID'],
+    summary: 'the full context of a hold (records that you viewed it)',
+    flags: { url },
+    details: APPROVER,
+  },
   {
     path: 'holds approve',
     args: ['ID'],
     summary: 'show the hold, ask for confirmation, approve',
-    flags: { comment, yes: { type: 'boolean', short: 'y', help: 'approve without asking: for after `airlock holds show ID`' }, url },
+    flags: {
+      comment,
+      yes: { type: 'boolean', short: 'y', help: 'approve without asking: for after `airlock holds show ID`' },
+      url,
+    },
     details:
       `${APPROVER}\nOn a terminal it shows the hold and asks you to type "yes". Without a terminal, review the hold with\n` +
       '`airlock holds show ID` first and pass --yes: the time from that first view to the approval is recorded, and an\n' +
       'approval seconds after the first view is reported as a fast decision (docs/approvals.md).',
   },
-  { path: 'holds deny', args: ['ID'], summary: 'show the hold and deny it (denying needs no confirmation)', flags: { comment, url }, details: APPROVER },
+  {
+    path: 'holds deny',
+    args: ['ID'],
+    summary: 'show the hold and deny it (denying needs no confirmation)',
+    flags: { comment, url },
+    details: APPROVER,
+  },
   {
     path: 'reviews list',
     args: [],
@@ -116,7 +177,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: APPROVER,
   },
   { path: 'reviews ok', args: ['ID'], summary: 'mark a review item fine', flags: { comment, url }, details: APPROVER },
-  { path: 'reviews flag', args: ['ID'], summary: 'flag a review item (say why with --comment)', flags: { comment, url }, details: APPROVER },
+  {
+    path: 'reviews flag',
+    args: ['ID'],
+    summary: 'flag a review item (say why with --comment)',
+    flags: { comment, url },
+    details: APPROVER,
+  },
   {
     path: 'report',
     args: [],
@@ -127,7 +194,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     details: 'Reads the data folder directly: works with the gateway stopped.',
   },
-  { path: 'audit verify', args: [], summary: 'check the hash chain of the audit log', flags: {}, details: 'Reads the data folder directly.' },
+  {
+    path: 'audit verify',
+    args: [],
+    summary: 'check the hash chain of the audit log',
+    flags: {},
+    details: 'Reads the data folder directly.',
+  },
 ]
 
 const GROUPS = new Set(COMMANDS.filter((c) => c.path.includes(' ')).map((c) => c.path.split(' ')[0]!))
@@ -154,7 +227,9 @@ export function overview(group?: string): string {
 
 export function commandHelp(c: CommandSpec): string {
   const flags = Object.entries({ ...c.flags, config, help })
-  const names = flags.map(([name, f]) => `${f.short ? `-${f.short}, ` : '    '}--${name}${f.value ? ` ${f.value}` : ''}`)
+  const names = flags.map(
+    ([name, f]) => `${f.short ? `-${f.short}, ` : '    '}--${name}${f.value ? ` ${f.value}` : ''}`,
+  )
   const width = Math.max(...names.map((n) => n.length))
   return [
     `usage: ${usageLine(c)}`,
@@ -171,7 +246,9 @@ export type CommandLine = { help: string } | { command: CommandSpec; args: strin
 const usage = (message: string) => new AirlockError('AIRLOCK_USAGE', message)
 
 function descriptors(specs: Record<string, FlagSpec>): Record<string, ParseArgsOptionDescriptor> {
-  return Object.fromEntries(Object.entries(specs).map(([name, f]) => [name, { type: f.type, ...(f.short ? { short: f.short } : {}) }]))
+  return Object.fromEntries(
+    Object.entries(specs).map(([name, f]) => [name, { type: f.type, ...(f.short ? { short: f.short } : {}) }]),
+  )
 }
 
 /** The words of the command, skipping flags and the values of flags that take one. */
@@ -215,13 +292,20 @@ export function parseCommandLine(argv: string[]): CommandLine {
   }
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs({ args: argv, options: descriptors({ ...command.flags, config, help }), allowPositionals: true, strict: true })
+    parsed = parseArgs({
+      args: argv,
+      options: descriptors({ ...command.flags, config, help }),
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (err) {
     const e = err as { code?: string; message: string }
     const flag = /'(-[^']*)'/.exec(e.message)?.[1]
     const known = Object.keys({ ...command.flags, config, help }).map((f) => `--${f}`)
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw usage(`unknown flag ${flag} for "airlock ${command.path}" (its flags: ${known.join(', ')}); see airlock ${command.path} --help`)
+      throw usage(
+        `unknown flag ${flag} for "airlock ${command.path}" (its flags: ${known.join(', ')}); see airlock ${command.path} --help`,
+      )
     }
     throw usage(`${e.message.split('.')[0]} for "airlock ${command.path}"; see airlock ${command.path} --help`)
   }
@@ -229,10 +313,14 @@ export function parseCommandLine(argv: string[]): CommandLine {
   if (flags.help) return { help: commandHelp(command) }
   const args = parsed.positionals.slice(command.path.split(' ').length)
   if (args.length < command.args.length) {
-    throw usage(`airlock ${command.path} needs ${command.args.slice(args.length).join(' ')}; usage: ${usageLine(command)}`)
+    throw usage(
+      `airlock ${command.path} needs ${command.args.slice(args.length).join(' ')}; usage: ${usageLine(command)}`,
+    )
   }
   if (args.length > command.args.length && !command.rest) {
-    throw usage(`unexpected argument "${args[command.args.length]}" for "airlock ${command.path}"; usage: ${usageLine(command)}`)
+    throw usage(
+      `unexpected argument "${args[command.args.length]}" for "airlock ${command.path}"; usage: ${usageLine(command)}`,
+    )
   }
   return { command, args, flags }
 }

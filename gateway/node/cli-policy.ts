@@ -84,7 +84,9 @@ export async function testCommand(config: Config, flags: Flags): Promise<number>
   const skipped = tests.filter((t) => t.skip).length
   const passed = tests.length - failed.length - skipped
   const summary = `${passed}/${tests.length} passed${failed.length ? `, ${failed.length} failed` : ''}${skipped ? `, ${skipped} skipped` : ''}`
-  out(failed.length ? `\n${summary} (every test, and the trace of each failure: airlock policy test --verbose)` : summary)
+  out(
+    failed.length ? `\n${summary} (every test, and the trace of each failure: airlock policy test --verbose)` : summary,
+  )
   return failed.length || !result.ok ? 1 : 0
 }
 
@@ -108,7 +110,10 @@ const defined = (config: Config) => Object.keys(config.approver_groups).join(', 
 export async function evalCommand(config: Config, flags: Flags): Promise<number> {
   const file = flags.input
   if (typeof file !== 'string') {
-    throw new AirlockError('AIRLOCK_USAGE', 'policy eval needs --input <file.json> (a policy input, see docs/policy.md)')
+    throw new AirlockError(
+      'AIRLOCK_USAGE',
+      'policy eval needs --input <file.json> (a policy input, see docs/policy.md)',
+    )
   }
   let input: Record<string, unknown>
   try {
@@ -120,7 +125,11 @@ export async function evalCommand(config: Config, flags: Flags): Promise<number>
   input.gateway ??= { now: new Date(now).toISOString(), now_ns: now * 1e6, pending_holds: {} }
   const policy = await loadPolicyDir(config.policy.dir)
   // The gateway's own decision stage, on an input given as is (it may be partial: the policy decides what it needs).
-  const decided = decide(policy, { input: input as unknown as PolicyInput }, { defaults: { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate } })
+  const decided = decide(
+    policy,
+    { input: input as unknown as PolicyInput },
+    { defaults: { timeout_s: config.holds.timeout_s, sample_rate: config.review.sample_rate } },
+  )
   if (!decided.ok) throw decided.error
   const { decision } = decided
   out(JSON.stringify({ revision: policy.revision, decision }, null, 2))
@@ -172,7 +181,9 @@ async function namedGroups(source: string): Promise<{ group: string; where: stri
     for (const v of Object.values(n)) walk(v)
   }
   for (const file of regoFiles(source)) {
-    const { stdout } = await run(opa, ['parse', '--format', 'json', '--json-include', 'locations,-comments', file], { maxBuffer: 64 * 1024 * 1024 })
+    const { stdout } = await run(opa, ['parse', '--format', 'json', '--json-include', 'locations,-comments', file], {
+      maxBuffer: 64 * 1024 * 1024,
+    })
     walk(JSON.parse(stdout))
   }
   return found
@@ -187,5 +198,8 @@ export async function crossCheck(config: Config): Promise<string[]> {
   const named = await namedGroups(config.policy.source)
   return named
     .filter(({ group }) => unknownGroups([group], config).length > 0)
-    .map(({ group, where }) => `${where}: a hold names approver group "${group}", which the config does not define (approver_groups: ${defined(config)})`)
+    .map(
+      ({ group, where }) =>
+        `${where}: a hold names approver group "${group}", which the config does not define (approver_groups: ${defined(config)})`,
+    )
 }

@@ -41,11 +41,15 @@ export async function cli(command: CommandSpec, args: string[], flags: Flags): P
     case 'ca init': {
       const { certPath, created } = initCa(config().data_dir, { force: flags.force === true })
       if (!created) {
-        process.stderr.write(`airlock: a CA already exists (${certPath}); clients trust it, so it is kept. Use --force to replace it.\n`)
+        process.stderr.write(
+          `airlock: a CA already exists (${certPath}); clients trust it, so it is kept. Use --force to replace it.\n`,
+        )
         return 1
       }
       const cert = new X509Certificate(readFileSync(certPath))
-      out(`created ${certPath} (key beside it, mode 0600)\n  subject ${cert.subject.replace(/\n/g, ', ')}\n  valid until ${cert.validTo}\n  sha256 ${cert.fingerprint256}\nMake clients trust ${certPath}: see docs/egress.md.`)
+      out(
+        `created ${certPath} (key beside it, mode 0600)\n  subject ${cert.subject.replace(/\n/g, ', ')}\n  valid until ${cert.validTo}\n  sha256 ${cert.fingerprint256}\nMake clients trust ${certPath}: see docs/egress.md.`,
+      )
       return 0
     }
     case 'ca cert':
@@ -62,7 +66,10 @@ export async function cli(command: CommandSpec, args: string[], flags: Flags): P
 }
 
 export function configJsonSchema(): object {
-  return { $id: 'https://airlock.dev/schema/config.json', ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) }
+  return {
+    $id: 'https://airlock.dev/schema/config.json',
+    ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }),
+  }
 }
 
 /** --port/--host, else $AIRLOCK_PORT/$AIRLOCK_HOST, else the config: so a newcomer need not copy the config to move. */
@@ -81,7 +88,9 @@ export function withServerOverrides(config: Config, flags: Flags, env: NodeJS.Pr
 }
 
 async function configCheck(configPath: string, config: Config): Promise<number> {
-  out(`${configPath}: ok (${config.routes.length} routes, ${config.agents.length} agents, ${config.approvers.length} approvers)`)
+  out(
+    `${configPath}: ok (${config.routes.length} routes, ${config.agents.length} agents, ${config.approvers.length} approvers)`,
+  )
   // Given a built policy, check it loads and agrees with the config (approver groups).
   if (!existsSync(join(config.policy.dir, 'manifest.json'))) {
     out(`policy: not built in ${config.policy.dir} (airlock policy build); the policy cross-check is skipped`)
@@ -90,9 +99,14 @@ async function configCheck(configPath: string, config: Config): Promise<number> 
   const policy = await loadPolicyDir(config.policy.dir)
   const problems = existsSync(config.policy.source) ? await crossCheck(config) : []
   if (problems.length) {
-    throw new AirlockError('AIRLOCK_CONFIG_MISMATCH', `the policy and the config disagree:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    throw new AirlockError(
+      'AIRLOCK_CONFIG_MISMATCH',
+      `the policy and the config disagree:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    )
   }
-  out(`policy: revision ${policy.revision.slice(0, 12)} in ${config.policy.dir}; every approver group its holds name is configured`)
+  out(
+    `policy: revision ${policy.revision.slice(0, 12)} in ${config.policy.dir}; every approver group its holds name is configured`,
+  )
   return 0
 }
 

@@ -48,7 +48,14 @@ function start(args: string[], env: Record<string, string> = {}) {
   child.stdout!.on('data', (d) => (stdout += d))
   child.stderr!.on('data', (d) => (stderr += d))
   const started = Date.now()
-  return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number; url?: string; child: ChildProcess }>((resolve) => {
+  return new Promise<{
+    code: number | null
+    stdout: string
+    stderr: string
+    ms: number
+    url?: string
+    child: ChildProcess
+  }>((resolve) => {
     child.stdout!.on('data', () => {
       const m = /"event":"started".*?"url":"([^"]+)"/.exec(stdout)
       if (m) resolve({ code: null, stdout, stderr, ms: Date.now() - started, url: m[1]!, child })
@@ -77,13 +84,17 @@ describe('airlock start', () => {
     const r = await start(['--config', writeConfig(), '--port', String(takenPort)])
     expect(r.code).toBe(1)
     expect(r.ms).toBeLessThan(15_000) // it exits by itself; before, it kept running and held the database open
-    expect(r.stderr).toContain(`airlock: [AIRLOCK_LISTEN_FAILED] 127.0.0.1:${takenPort} (the gateway) is already in use`)
+    expect(r.stderr).toContain(
+      `airlock: [AIRLOCK_LISTEN_FAILED] 127.0.0.1:${takenPort} (the gateway) is already in use`,
+    )
     expect(r.stderr).toMatch(/--port, \$AIRLOCK_PORT or server\.port/)
     expect(r.stderr).not.toMatch(/\n\s+at /) // a message, not a stack
   })
 
   it('exits non-zero when a route port is taken, naming the route', async () => {
-    const config = writeConfig({ routes: [{ name: 'own-port', port: takenPort, upstream: 'http://127.0.0.1:9', allow_private: true }] })
+    const config = writeConfig({
+      routes: [{ name: 'own-port', port: takenPort, upstream: 'http://127.0.0.1:9', allow_private: true }],
+    })
     const r = await start(['--config', config])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`127.0.0.1:${takenPort} (route "own-port") is already in use`)
@@ -96,7 +107,10 @@ describe('airlock start', () => {
         s.close(() => resolve(port))
       })
     })
-    const r = await start(['--config', writeConfig({ server: { host: '127.0.0.1', port: 1 } }), '--host', '127.0.0.1'], { AIRLOCK_PORT: String(free) })
+    const r = await start(
+      ['--config', writeConfig({ server: { host: '127.0.0.1', port: 1 } }), '--host', '127.0.0.1'],
+      { AIRLOCK_PORT: String(free) },
+    )
     expect(r.url).toBe(`http://127.0.0.1:${free}`)
     expect((await fetch(`${r.url}/healthz`)).status).toBe(200)
     r.child.kill('SIGKILL')
@@ -114,8 +128,20 @@ describe('airlock start', () => {
   it('warns at start about a route whose credential variable is unset, naming the route and the variable only', async () => {
     const config = writeConfig({
       routes: [
-        { name: 'stripe', prefix: '/stripe', upstream: 'http://127.0.0.1:9', allow_private: true, credential: { env: 'AIRLOCK_TEST_UNSET_CREDENTIAL' } },
-        { name: 'github', prefix: '/github', upstream: 'http://127.0.0.1:9', allow_private: true, credential: { env: 'AIRLOCK_TEST_SET_CREDENTIAL' } },
+        {
+          name: 'stripe',
+          prefix: '/stripe',
+          upstream: 'http://127.0.0.1:9',
+          allow_private: true,
+          credential: { env: 'AIRLOCK_TEST_UNSET_CREDENTIAL' },
+        },
+        {
+          name: 'github',
+          prefix: '/github',
+          upstream: 'http://127.0.0.1:9',
+          allow_private: true,
+          credential: { env: 'AIRLOCK_TEST_SET_CREDENTIAL' },
+        },
       ],
     })
     const r = await start(['--config', config], { AIRLOCK_TEST_SET_CREDENTIAL: 'ghp_not_in_any_log' })
@@ -123,7 +149,9 @@ describe('airlock start', () => {
     expect(r.url).toBeDefined()
     const warnings = logLines(r.stdout).filter((l) => l.event === 'config' && l.route !== undefined)
     expect(warnings).toEqual([expect.objectContaining({ route: 'stripe', env: 'AIRLOCK_TEST_UNSET_CREDENTIAL' })])
-    expect(warnings[0]!.msg).toMatch(/route "stripe": credential environment variable AIRLOCK_TEST_UNSET_CREDENTIAL is not set/)
+    expect(warnings[0]!.msg).toMatch(
+      /route "stripe": credential environment variable AIRLOCK_TEST_UNSET_CREDENTIAL is not set/,
+    )
     expect(r.stdout + r.stderr).not.toContain('ghp_not_in_any_log')
   })
 })

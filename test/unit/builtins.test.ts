@@ -99,7 +99,11 @@ describe('host built-ins in a policy compiled to wasm', () => {
     opa = findOpa()
     dir = mkdtempSync(join(tmpdir(), 'airlock-builtins-'))
     writeFileSync(join(dir, 'policy.rego'), POLICY)
-    execFileSync(opa, ['build', '-t', 'wasm', '-e', 'test/result', '-e', 'test/broken', '-o', 'bundle.tar.gz', 'policy.rego'], { cwd: dir })
+    execFileSync(
+      opa,
+      ['build', '-t', 'wasm', '-e', 'test/result', '-e', 'test/broken', '-o', 'bundle.tar.gz', 'policy.rego'],
+      { cwd: dir },
+    )
     // Into its own directory: the bundle also holds a policy.rego (the entrypoints only).
     mkdirSync(join(dir, 'bundle'))
     untar({ file: join(dir, 'bundle.tar.gz'), cwd: join(dir, 'bundle'), sync: true }, ['/policy.wasm'])
@@ -116,11 +120,15 @@ describe('host built-ins in a policy compiled to wasm', () => {
 
     pinned = 1_700_000_000_000_000_000
     const [{ result }] = policy.evaluate(INPUT, 'test/result')
-    const stdout = execFileSync(opa, ['eval', '--strict-builtin-errors', '-f', 'json', '-d', 'policy.rego', '--stdin-input', 'data.test.result'], {
-      cwd: dir,
-      input: JSON.stringify(INPUT),
-      encoding: 'utf8',
-    })
+    const stdout = execFileSync(
+      opa,
+      ['eval', '--strict-builtin-errors', '-f', 'json', '-d', 'policy.rego', '--stdin-input', 'data.test.result'],
+      {
+        cwd: dir,
+        input: JSON.stringify(INPUT),
+        encoding: 'utf8',
+      },
+    )
     const expected = JSON.parse(stdout).result[0].expressions[0].value
 
     // opa eval's clock is the real one; the wasm policy's is pinned.
@@ -134,6 +142,8 @@ describe('host built-ins in a policy compiled to wasm', () => {
   it('turns a failing built-in into an evaluation error', async () => {
     const wasm = readFileSync(join(dir, 'bundle/policy.wasm'))
     const policy = await loadPolicy(wasm, { initial: 10, maximum: 1024 }, createHostBuiltins({ nowNs: () => 0 }))
-    expect(() => policy.evaluate(INPUT, 'test/broken')).toThrowError(new Error("hex.decode: encoding/hex: invalid byte: U+0068 'h'"))
+    expect(() => policy.evaluate(INPUT, 'test/broken')).toThrowError(
+      new Error("hex.decode: encoding/hex: invalid byte: U+0068 'h'"),
+    )
   })
 })

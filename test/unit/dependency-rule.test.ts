@@ -22,11 +22,17 @@ function lint(files: Record<string, string>): { file: string; line: number; rule
   }
   let stdout: string
   try {
-    stdout = execFileSync(join(repoRoot, 'node_modules/.bin/biome'), ['lint', '--reporter=json', '.'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    stdout = execFileSync(join(repoRoot, 'node_modules/.bin/biome'), ['lint', '--reporter=json', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
   } catch (err) {
     stdout = (err as { stdout: string }).stdout
   }
-  const report = JSON.parse(stdout) as { diagnostics: { category: string; location: { path: string; start: { line: number } } }[] }
+  const report = JSON.parse(stdout) as {
+    diagnostics: { category: string; location: { path: string; start: { line: number } } }[]
+  }
   // Only the probes: the probe tree's own biome.json is linted too, and is not what these tests are about.
   return report.diagnostics
     .filter((d) => d.location.path.startsWith('gateway/'))
@@ -45,20 +51,31 @@ describe('the dependency rule (biome.json)', () => {
       '',
     ].join('\n')
     const found = lint({ 'gateway/core/holds/probe.ts': probe })
-    expect(found).toEqual([1, 2, 3, 4].map((line) => ({ file: 'gateway/core/holds/probe.ts', line, rule: 'lint/style/noRestrictedImports' })))
+    expect(found).toEqual(
+      [1, 2, 3, 4].map((line) => ({
+        file: 'gateway/core/holds/probe.ts',
+        line,
+        rule: 'lint/style/noRestrictedImports',
+      })),
+    )
   })
 
   it('lets the adapters import the runtime and the core', () => {
-    const probe = "import { readFileSync } from 'node:fs'\nimport { AirlockError } from '../core/errors.ts'\nexport const all = [readFileSync, AirlockError]\n"
+    const probe =
+      "import { readFileSync } from 'node:fs'\nimport { AirlockError } from '../core/errors.ts'\nexport const all = [readFileSync, AirlockError]\n"
     expect(lint({ 'gateway/node/probe.ts': probe, 'gateway/worker/probe.ts': probe })).toEqual([])
   })
 
   it('refuses a Node adapter import in the Workers adapter (Node-only build steps live in gateway/node/toolchain)', () => {
     const probe = "import { buildPolicy } from '../node/toolchain/build.ts'\nexport const all = [buildPolicy]\n"
-    expect(lint({ 'gateway/worker/probe.ts': probe })).toEqual([{ file: 'gateway/worker/probe.ts', line: 1, rule: 'lint/style/noRestrictedImports' }])
+    expect(lint({ 'gateway/worker/probe.ts': probe })).toEqual([
+      { file: 'gateway/worker/probe.ts', line: 1, rule: 'lint/style/noRestrictedImports' },
+    ])
   })
 
   it('refuses explicit any in gateway/', () => {
-    expect(lint({ 'gateway/node/probe.ts': 'export const f = (x: any) => x\n' })).toEqual([{ file: 'gateway/node/probe.ts', line: 1, rule: 'lint/suspicious/noExplicitAny' }])
+    expect(lint({ 'gateway/node/probe.ts': 'export const f = (x: any) => x\n' })).toEqual([
+      { file: 'gateway/node/probe.ts', line: 1, rule: 'lint/suspicious/noExplicitAny' },
+    ])
   })
 })

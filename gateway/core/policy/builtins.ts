@@ -67,7 +67,8 @@ const TIMELESS: Record<string, Builtin> = {
   'crypto.sha256': (s) => bytesToHex(sha256(utf8.encode(str(s, 1)))),
   'crypto.md5': (s) => bytesToHex(md5(utf8.encode(str(s, 1)))),
   'crypto.sha1': (s) => bytesToHex(sha1(utf8.encode(str(s, 1)))),
-  'crypto.hmac.sha256': (message, key) => bytesToHex(hmac(sha256, utf8.encode(str(key, 2)), utf8.encode(str(message, 1)))),
+  'crypto.hmac.sha256': (message, key) =>
+    bytesToHex(hmac(sha256, utf8.encode(str(key, 2)), utf8.encode(str(message, 1)))),
   'urlquery.encode': (s) => queryEscape(str(s, 1)),
   'urlquery.decode': (s) => queryUnescape(str(s, 1)),
   'urlquery.encode_object': encodeObject,

@@ -22,11 +22,17 @@ export function workersWarnings(config: Config): string[] {
   const out: string[] = []
   for (const r of config.routes) {
     const host = new URL(r.upstream).hostname
-    if (isIpLiteral(host)) out.push(`route "${r.name}": upstream ${r.upstream} is an IP address; Workers' fetch cannot reach IP addresses once deployed, use a host name`)
+    if (isIpLiteral(host))
+      out.push(
+        `route "${r.name}": upstream ${r.upstream} is an IP address; Workers' fetch cannot reach IP addresses once deployed, use a host name`,
+      )
   }
   for (const [g, group] of Object.entries(config.approver_groups)) {
     group.webhooks.forEach((w, i) => {
-      if (isIpLiteral(new URL(w.url).hostname)) out.push(`approver_groups.${g}.webhooks[${i}]: ${w.url} is an IP address; Workers' fetch cannot reach IP addresses once deployed`)
+      if (isIpLiteral(new URL(w.url).hostname))
+        out.push(
+          `approver_groups.${g}.webhooks[${i}]: ${w.url} is an IP address; Workers' fetch cannot reach IP addresses once deployed`,
+        )
     })
   }
   return out

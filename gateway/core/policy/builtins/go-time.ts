@@ -43,8 +43,20 @@ function chunks(layout: string): [string, string][] {
 }
 
 const SHORT_MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
-const LONG_MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
-  'November', 'December']
+const LONG_MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+]
 const SHORT_DAYS = WEEKDAYS.map((d) => d.slice(0, 3))
 
 const isDigit = (s: string, i: number) => i < s.length && s[i]! >= '0' && s[i]! <= '9'

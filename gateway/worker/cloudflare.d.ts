@@ -85,3 +85,11 @@ declare module '*/policy/manifest.json' {
   const manifest: { revision: string }
   export default manifest
 }
+declare module '*/shadow/data.json' {
+  const data: unknown
+  export default data
+}
+declare module '*/shadow/manifest.json' {
+  const manifest: { revision: string }
+  export default manifest
+}

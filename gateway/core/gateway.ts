@@ -23,6 +23,7 @@ import type { Evaluated, InboundRequest, Target } from './pipeline/request.ts'
 import { Router } from './pipeline/route.ts'
 import type { PolicyInput } from './pipeline/request.ts'
 import type { ShadowRunner } from './policy/shadow.ts'
+import { handleMcpPost, httpMcpInput } from './mcp/stage.ts'
 
 export interface GatewayDeps {
   config: Config
@@ -101,7 +102,16 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     fields.revision = policy.revision
 
     const pendingHolds = deps.holds ? await deps.holds.pendingCounts() : {}
-    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, usage }
+    const mcp = route.protocol === 'mcp' ? httpMcpInput(request.headers) : undefined
+    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, usage, mcp }
+    if (mcp && request.method === 'POST' && !target.send) {
+      // An MCP route: each JSON-RPC message of the POST is decided and enforced on its own (mcp/stage.ts).
+      const stage = { policy, defaults, logInput: config.log.decision_input, holds: deps.holds, metrics, send }
+      const handled = await handleMcpPost(stage, { decisionId, request, target, parts, revision: policy.revision })
+      Object.assign(fields, handled.log)
+      if (handled.log.error_code) metrics.error(handled.log.error_code)
+      return handled.response
+    }
     const decided = decide(policy, { parts }, { defaults, logInput: config.log.decision_input })
     Object.assign(fields, decided.log)
     if (!decided.ok) throw decided.error

@@ -138,4 +138,59 @@ describe('enforceMcp', () => {
     expect(sent).toEqual([])
     expect(await out.response.json()).toMatchObject({ id: 4, result: { isError: true, _meta: { 'airlock/error': { code: 'AIRLOCK_INTERNAL' } } } })
   })
+
+  describe('holds', () => {
+    const pending = () =>
+      new Response(JSON.stringify({ error: { code: 'AIRLOCK_HOLD_PENDING', message: 'This request needs human approval…', hold_id: 'h-1', rule: 'pay', decision_id: 'd-0' } }), {
+        status: 409,
+        headers: { 'airlock-error-code': 'AIRLOCK_HOLD_PENDING', 'retry-after': '7', 'content-type': 'application/json' },
+      })
+    const executed = (type: string, body: string) => new Response(body, { status: 200, headers: { 'content-type': type, 'airlock-hold-id': 'h-1', 'content-length': String(body.length) } })
+
+    it('a pending hold tells the model what to call again, and the hold got the message with its dedupe digest', async () => {
+      const { c, sent } = harness(call(5, 'pay', { amount: 10 }), echo)
+      const holds: unknown[] = []
+      c.hold = async (m, mcp, d, body, dedupe) => {
+        holds.push({ id: m.id, tool: mcp.tool, rule: d.rule, body: new TextDecoder().decode(body), dedupe })
+        return { holdId: 'h-1', response: pending() }
+      }
+      const out = await enforceMcp(c)
+      const answer = (await out.response.json()) as { id: number; result: { isError: boolean; content: { text: string }[]; _meta: Record<string, object> } }
+      expect(sent).toEqual([])
+      expect(holds).toEqual([{ id: 5, tool: 'pay', rule: 'pay', body: JSON.stringify(call(5, 'pay', { amount: 10 })), dedupe: expect.stringMatching(/^[0-9a-f]{64}$/) }])
+      expect(answer.id).toBe(5)
+      expect(answer.result.content[0]!.text).toMatch(/tool "pay" needs human approval before it runs: because pay\. .*hold h-1.*It has NOT run yet.*after 7 seconds/)
+      expect(answer.result._meta['airlock/error']).toMatchObject({ code: 'AIRLOCK_HOLD_PENDING', hold_id: 'h-1', retry_after_s: 7, decision_id: 'd-1' })
+      expect(out.messages[0]).toMatchObject({ action: 'hold', hold_id: 'h-1', error_code: 'AIRLOCK_HOLD_PENDING' })
+    })
+
+    it('an executed hold answers a retry with the stored result readdressed to its new id (JSON and SSE)', async () => {
+      const stored = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'paid' }] } })
+      const { c } = harness(call(42, 'pay'), echo)
+      c.hold = async () => ({ holdId: 'h-1', response: executed('application/json', stored) })
+      expect(await (await enforceMcp(c)).response.json()).toMatchObject({ id: 42, result: { content: [{ text: 'paid' }] } })
+
+      const sse = `event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\nevent: message\ndata: ${stored}\n\n`
+      c.hold = async () => ({ holdId: 'h-1', response: executed('text/event-stream', sse) })
+      const res = (await enforceMcp(c)).response
+      expect(res.headers.get('content-length')).toBeNull()
+      expect(messagesIn(new Uint8Array(await res.arrayBuffer()), 'text/event-stream')).toEqual([
+        { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } },
+        { jsonrpc: '2.0', id: 42, result: { content: [{ type: 'text', text: 'paid' }] } },
+      ])
+    })
+
+    it('in a batch, the held message is stored alone and its answer joins the batch answer', async () => {
+      const { c, sent } = harness([call(1, 'read'), call(2, 'pay', { amount: 3 })], echo)
+      let heldBody = ''
+      c.hold = async (_m, _mcp, _d, body) => {
+        heldBody = new TextDecoder().decode(body)
+        return { holdId: 'h-1', response: pending() }
+      }
+      const answers = (await (await enforceMcp(c)).response.json()) as { id: number; result: { isError?: boolean } }[]
+      expect(sent).toEqual([[call(1, 'read')]])
+      expect(JSON.parse(heldBody)).toEqual(call(2, 'pay', { amount: 3 }))
+      expect(answers.map((a) => [a.id, a.result.isError ?? false])).toEqual([[1, false], [2, true]])
+    })
+  })
 })

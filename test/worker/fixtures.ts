@@ -64,6 +64,8 @@ export const config: ConfigInput = {
     // An IP-literal private upstream without allow_private: the SSRF guard must refuse it before any fetch.
     { name: 'private', prefix: '/private', upstream: 'http://169.254.169.254' },
     { name: 'slow', prefix: '/slow', upstream: UPSTREAM, timeout_ms: 300 },
+    // An MCP server (the official SDK) with policies/payments_mcp.rego: test/worker/mcp.test.ts.
+    { name: 'payments-mcp', prefix: '/mcp', upstream: 'https://mcp.test', protocol: 'mcp', credential: { env: 'UPSTREAM_TOKEN' } },
   ],
   approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, webhooks: [hook] }, payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] } },
   /** alice owns billing-bot, so she may never approve its requests. */

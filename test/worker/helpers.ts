@@ -25,7 +25,7 @@ export const api = (path: string, who: keyof typeof approverTokens, body?: objec
     ...(body ? { body: JSON.stringify(body) } : {}),
   })
 
-export async function received(host: 'upstream.test' | 'hooks.test' | 'slack.test'): Promise<Received[]> {
+export async function received(host: 'upstream.test' | 'hooks.test' | 'slack.test' | 'mcp.test'): Promise<Received[]> {
   return (await fetch(`${CONTROL}/received/${host}`)).json()
 }
 

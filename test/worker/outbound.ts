@@ -1,6 +1,8 @@
 // The network the Workers tests see (miniflare's outboundService, run in Node): a fake upstream that records every
 // request, so a test can prove what reached it (and that a denied or held request never did), a webhook receiver,
 // and a control endpoint the tests (inside workerd) read those records from.
+import { mcpFetchHandler } from '../support/mcp-server.ts'
+
 export interface Received {
   method: string
   url: string
@@ -28,6 +30,7 @@ const upstream: Handler = async (req) => {
 
 export function createOutbound() {
   const received = new Map<string, Received[]>()
+  const mcp = mcpFetchHandler({})
   const hosts: Record<string, Handler> = {
     'upstream.test': upstream,
     'hooks.test': () => new Response(null, { status: 204 }),
@@ -36,6 +39,8 @@ export function createOutbound() {
       const args = JSON.parse(req.body || '{}') as { channel?: string; ts?: string }
       return Response.json({ ok: true, channel: args.channel, ts: args.ts ?? `1700000000.${Date.now() % 1_000_000}` })
     },
+    // A real MCP server (the official SDK, stateless): what reached it is in received('mcp.test').
+    'mcp.test': (req) => mcp(new Request(`https://mcp.test${req.url}`, { method: req.method, headers: req.headers, body: req.method === 'GET' ? null : req.body })),
   }
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url)

@@ -30,6 +30,8 @@ export interface Presentation {
   expires_at: string
   policy_revision: string
   decision_id: string
+  /** A held MCP message (a JSON-RPC body): its method, and for tools/call the tool and its arguments. */
+  mcp?: { method: string; tool: string | null; arguments: unknown } | undefined
 }
 
 /** A readable body: pretty-printed JSON or form data, text as is, binary as a size; cut at `limit` bytes. */
@@ -82,6 +84,20 @@ export function present(hold: Hold, previewBytes: number): Presentation {
     expires_at: new Date(hold.expires_at).toISOString(),
     policy_revision: hold.policy_revision,
     decision_id: hold.decision_id,
+    ...mcpMessage(hold.body),
+  }
+}
+
+/** The JSON-RPC message of a held MCP call, for approvers (docs/mcp.md); nothing for any other body. */
+function mcpMessage(body: Uint8Array | null): { mcp: Presentation['mcp'] } | object {
+  if (!body || body.byteLength === 0 || body[0] !== 0x7b) return {}
+  try {
+    const m = JSON.parse(new TextDecoder().decode(body)) as { jsonrpc?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } }
+    if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') return {}
+    const call = m.method === 'tools/call'
+    return { mcp: { method: m.method, tool: call && typeof m.params?.name === 'string' ? m.params.name : null, arguments: call ? (m.params?.arguments ?? {}) : null } }
+  } catch {
+    return {}
   }
 }
 

@@ -61,7 +61,7 @@ export class HoldService {
       throw new AirlockError('AIRLOCK_POLICY_MALFORMED', `rule "${d.rule}" names approver group(s) ${unknown.join(', ')} that are not configured; the request was refused`)
     }
     const now = ctx.now()
-    const dedupeKey = await sha256Hex([req.agent.id, req.method, req.upstreamUrl.href, req.bodySha256].join('\n'))
+    const dedupeKey = await sha256Hex([req.agent.id, req.method, req.upstreamUrl.href, req.dedupeSha256 ?? req.bodySha256].join('\n'))
     const caps = Object.fromEntries(Object.entries(config.approver_groups).map(([g, c]) => [g, c.max_pending]))
     const result = this.store.createOrJoin(
       {

@@ -26,9 +26,9 @@ export interface McpCall {
   /** Sends bytes upstream (the route's credential is injected there). */
   forward(body: Uint8Array): Promise<Response>
   /** Holds one message (its own bytes; dedupe ignores its id) and returns the hold gate's answer. */
-  hold(m: McpMessage, decision: Decision, body: Uint8Array, dedupeSha256: string): Promise<{ holdId: string; response: Response }>
+  hold(m: McpMessage, mcp: McpInput, decision: Decision, body: Uint8Array, dedupeSha256: string): Promise<{ holdId: string; response: Response }>
   /** A `review` message was forwarded and the upstream answered with this status. */
-  reviewed?(m: McpMessage, decision: Decision, status: number): Promise<void>
+  reviewed?(m: McpMessage, mcp: McpInput, decision: Decision, status: number): Promise<void>
 }
 
 /** One message's fate, for the decision log. */
@@ -54,7 +54,7 @@ type Decided =
 
 /** A body Airlock could not read as JSON-RPC: one error, HTTP 400 as the SDK servers answer it, nothing forwarded. */
 export function malformedResponse(p: Extract<Parsed, { ok: false }>, decisionId: string): Response {
-  return json(rpcError(null, p.code, p.message, { code: 'AIRLOCK_BODY_MALFORMED', decision_id: decisionId }), 400, decisionId)
+  return json(rpcError(p.id, p.code, p.message, { code: 'AIRLOCK_BODY_MALFORMED', decision_id: decisionId }), 400, decisionId)
 }
 
 export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
@@ -131,7 +131,7 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
     } catch (err) {
       return { response: json(sendFailure(d.m, err, decisionId)!, 200, decisionId), messages: records }
     }
-    if (d.decision.action === 'review') await call.reviewed?.(d.m, d.decision, res.status)
+    if (d.decision.action === 'review') await call.reviewed?.(d.m, d.input, d.decision, res.status)
     if (d.m.method === 'tools/list') return { response: await filterResponse(res, d.m.id, keep(d.input), recordOf(d.m)), messages: records }
     return { response: res, messages: records }
   }
@@ -144,7 +144,7 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
     const bytes = all ? call.body : new TextEncoder().encode(JSON.stringify(forwarded.map((d) => d.m.raw)))
     try {
       upstream = await call.forward(bytes)
-      for (const d of forwarded) if (d.decision.action === 'review') await call.reviewed?.(d.m, d.decision, upstream.status)
+      for (const d of forwarded) if (d.decision.action === 'review') await call.reviewed?.(d.m, d.input, d.decision, upstream.status)
     } catch (err) {
       for (const d of forwarded) failed.push(...[sendFailure(d.m, err, decisionId)].filter((a) => a !== null))
     }
@@ -153,7 +153,10 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
   const change = async (message: unknown) => {
     for (const d of lists) {
       const f = await filterToolsResult(message, d.m.id, keep(d.input))
-      if (f) return (recordOf(d.m).hidden_tools = f.hidden), f.message
+      if (f) {
+        recordOf(d.m).hidden_tools = f.hidden
+        return f.message
+      }
     }
     return undefined
   }
@@ -189,7 +192,7 @@ async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decisio
   const body = single ? call.body : messageBytes(d.m)
   let outcome: { holdId: string; response: Response }
   try {
-    outcome = await call.hold(d.m, d.decision, body, dedupeDigest(d.m))
+    outcome = await call.hold(d.m, d.input, d.decision, body, dedupeDigest(d.m))
   } catch (err) {
     const answer = sendFailure(d.m, err, call.decisionId)
     return { response: answer ? json(answer, 200, call.decisionId) : new Response(null, { status: 202 }), messages: answer ? [answer] : [] }
@@ -208,7 +211,11 @@ async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decisio
     const bytes = new Uint8Array(await res.arrayBuffer())
     return { response: res, messages: messagesIn(bytes, res.headers.get('content-type')).map((m) => (readdress(m) ?? m) as object).filter(isResponse) }
   }
-  if (res.body && isSse(res.headers.get('content-type'))) return { response: new Response(mapSse(res.body, readdress), res), messages: [] }
+  if (res.body && isSse(res.headers.get('content-type'))) {
+    const h = new Headers(res.headers)
+    h.delete('content-length')
+    return { response: new Response(mapSse(res.body, readdress), { status: res.status, headers: h }), messages: [] }
+  }
   const bytes = new Uint8Array(await res.arrayBuffer())
   const messages = messagesIn(bytes, res.headers.get('content-type'))
   if (messages.length !== 1 || !isResponse(messages[0])) return { response: new Response(bytes, res), messages: [] }

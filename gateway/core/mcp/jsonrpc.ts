@@ -32,7 +32,7 @@ export interface InvalidMessage {
 
 export type Parsed =
   | { ok: true; batch: boolean; messages: (McpMessage | InvalidMessage)[] }
-  | { ok: false; code: number; message: string }
+  | { ok: false; code: number; message: string; id: JsonRpcId }
 
 /** What the policy sees of one message (docs/mcp.md). */
 export interface McpInput {
@@ -64,20 +64,20 @@ function isJsonContentType(ct: string | null): boolean {
 /** Parses a POST body on an MCP route. */
 export function parseJsonRpc(body: Uint8Array | null, contentType: string | null): Parsed {
   if (!isJsonContentType(contentType)) {
-    return { ok: false, code: INVALID_REQUEST, message: 'MCP messages must be sent as Content-Type: application/json (Streamable HTTP transport)' }
+    return { ok: false, code: INVALID_REQUEST, message: 'MCP messages must be sent as Content-Type: application/json (Streamable HTTP transport)', id: null }
   }
   let value: unknown
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body ?? new Uint8Array(0)))
   } catch {
-    return { ok: false, code: PARSE_ERROR, message: 'the request body is not valid JSON, so it is not a JSON-RPC message; it was not forwarded' }
+    return { ok: false, code: PARSE_ERROR, message: 'the request body is not valid JSON, so it is not a JSON-RPC message; it was not forwarded', id: null }
   }
   if (Array.isArray(value)) {
-    if (value.length === 0) return { ok: false, code: INVALID_REQUEST, message: 'an empty JSON-RPC batch is not a valid request; it was not forwarded' }
+    if (value.length === 0) return { ok: false, code: INVALID_REQUEST, message: 'an empty JSON-RPC batch is not a valid request; it was not forwarded', id: null }
     return { ok: true, batch: true, messages: value.map((v, i) => validate(v, i)) }
   }
   const one = validate(value, 0)
-  if (one.kind === 'invalid') return { ok: false, code: one.code, message: one.message }
+  if (one.kind === 'invalid') return { ok: false, code: one.code, message: one.message, id: one.id }
   return { ok: true, batch: false, messages: [one] }
 }
 

@@ -39,6 +39,8 @@ export interface DecideOptions {
   defaults: DecisionDefaults
   /** Put the (already redacted) input in the log fields: config log.decision_input. */
   logInput?: boolean
+  /** The summary when the policy gives none (default: method, host and path; an MCP message names its tool). */
+  fallbackSummary?: string | undefined
 }
 
 export function decide(policy: PolicyEvaluator, from: DecideFrom, options: DecideOptions): Decided {
@@ -67,7 +69,7 @@ export function decide(policy: PolicyEvaluator, from: DecideFrom, options: Decid
 
     const t3 = performance.now()
     const r = input.request
-    const decision = toDecision(raw, options.defaults, `${r?.method ?? ''} ${r?.host ?? ''}${r?.path ?? ''}`)
+    const decision = toDecision(raw, options.defaults, options.fallbackSummary ?? `${r?.method ?? ''} ${r?.host ?? ''}${r?.path ?? ''}`)
     timing.validate_us = (performance.now() - t3) * 1000
     log.result = decision
     log.action = decision.action

@@ -45,4 +45,6 @@ export interface DecisionLogLine {
   metrics?: { timer_rego_query_eval_ns: number } | undefined
   /** policy.shadow's decision for the same input (never enforced): action, rule, revision, eval_us, error. */
   shadow?: ShadowOutcome | undefined
+  /** MCP routes: each JSON-RPC message's method, tool, action, rule (and hold id, hidden tools), by batch index. */
+  mcp?: object[] | undefined
 }

@@ -6,6 +6,7 @@ import { withRawBody } from '../policy/input-json.ts'
 import { decodeBody } from './body.ts'
 import { messageHeaders } from './forward.ts'
 import type { Agent, AgentUsage, PolicyInput } from './request.ts'
+import type { McpInput } from '../mcp/jsonrpc.ts'
 
 export interface InputParts {
   method: string
@@ -19,6 +20,8 @@ export interface InputParts {
   pendingHolds: Record<string, number>
   /** The agent's usage from the limiter (input.agent.usage). */
   usage?: AgentUsage | undefined
+  /** On an MCP route, the message being decided (input.mcp; docs/mcp.md). */
+  mcp?: McpInput | undefined
 }
 
 const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 }
@@ -63,6 +66,7 @@ export function buildInput(p: InputParts): PolicyInput {
     intent: intent ? safeDecode(intent) : null,
     gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds },
   }
+  if (p.mcp) input.mcp = p.mcp
   return body.json === undefined ? input : withRawBody(input, body.json)
 }
 

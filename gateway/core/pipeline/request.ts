@@ -4,6 +4,7 @@
 // it without an import loop.
 import type { RouteConfig } from '../config/schema.ts'
 import type { Decision } from '../policy/decision.ts'
+import type { McpInput } from '../mcp/jsonrpc.ts'
 
 /** Who sent a request: an agent from the config, identified by its Airlock key. */
 export interface Agent {
@@ -44,6 +45,8 @@ export interface PolicyInput {
   route: { name: string; upstream: string }
   intent: string | null
   gateway: { now: string; now_ns: number; pending_holds: Record<string, number> }
+  /** MCP routes only: the JSON-RPC message being decided (docs/mcp.md). */
+  mcp?: McpInput | undefined
 }
 
 /**
@@ -101,4 +104,6 @@ export interface Evaluated {
 export interface HeldRequest extends Evaluated {
   /** The agent's Prefer header (RFC 7240): wait=N, respond-async. */
   prefer: string | null
+  /** What makes a retry "identical" when the body alone cannot: an MCP message without its JSON-RPC id. */
+  dedupeSha256?: string | undefined
 }

@@ -42,6 +42,8 @@ export const errorStatus = {
   AIRLOCK_STORE_ERROR: 503,
   /** Not an HTTP answer: a webhook delivery failed (a metric label and a log event). */
   AIRLOCK_WEBHOOK_FAILED: 502,
+  /** Not an HTTP answer: a forwarded `review` request could not be recorded for review (a metric label and a log event). */
+  AIRLOCK_REVIEW_NOT_RECORDED: 500,
   AIRLOCK_UNAUTHORIZED: 401,
   AIRLOCK_FORBIDDEN: 403,
   AIRLOCK_BAD_REQUEST: 400,

@@ -132,6 +132,9 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       opaque: target.send !== undefined,
       prefer: request.headers.get('prefer'),
       signal: request.signal,
+      logger,
+      metrics,
+      describe: (err) => describeForLog(err, secretList),
     })
     Object.assign(fields, enforced.log)
     if (enforced.log.error_code) metrics.error(enforced.log.error_code)

@@ -106,6 +106,8 @@ export class HoldExecution {
     for (const id of ctx.store.idsIn('executing')) {
       if (ctx.store.transition(id, ['executing'], 'outcome_unknown', ctx.now(), { error: STOPPED })) {
         ctx.audit('hold.outcome_unknown', 'system', id, { error: STOPPED })
+        // An error line per hold, like a failed execution's: operators alert on error-level logs, not on the audit.
+        ctx.deps.logger.error({ event: 'hold.outcome_unknown', hold_id: id, error: STOPPED, recovered: true }, 'hold found executing at start: outcome unknown, a person must resolve it')
         ctx.emit('hold.executed', ctx.store.get(id)!)
       }
     }

@@ -3,7 +3,7 @@
 // response passed back, a review also offered to the sampler. Returns the response and the log fields it produced;
 // a refusal is thrown as an AirlockError for the pipeline to answer and log.
 import { AirlockError } from '../errors.ts'
-import type { HoldGate } from '../ports.ts'
+import type { HoldGate, Logger, Metrics } from '../ports.ts'
 import type { DecisionLogLine } from './decision-log.ts'
 import { downstreamResponse } from './forward.ts'
 import type { Evaluated } from './request.ts'
@@ -26,6 +26,10 @@ export interface EnforceContext {
   prefer: string | null
   /** Aborts when the agent goes away: a held request stops waiting. */
   signal: AbortSignal
+  logger: Logger
+  metrics: Metrics
+  /** An unexpected error as the log may show it (known secret values replaced: credentials.ts). */
+  describe: (err: unknown) => string
 }
 
 export async function enforce(e: Evaluated, ctx: EnforceContext): Promise<Enforced> {
@@ -44,8 +48,27 @@ export async function enforce(e: Evaluated, ctx: EnforceContext): Promise<Enforc
     case 'review': {
       const upstreamResponse = await ctx.send(e)
       const log: EnforceLog = { upstream_status: upstreamResponse.status }
-      if (decision.action === 'review' && ctx.holds) log.sampled = await ctx.holds.review(e, upstreamResponse.status)
+      if (decision.action === 'review' && ctx.holds) log.sampled = await sampleForReview(e, upstreamResponse.status, ctx)
       return { response: downstreamResponse(upstreamResponse, e.decisionId), log }
     }
+  }
+}
+
+/**
+ * Offers a forwarded `review` request to the sampler. The upstream has already answered: a failure to record it must
+ * not turn that answer into an error (the agent would be told it was not forwarded, and a retry would repeat the side
+ * effect), so it is logged and counted, and the agent gets the upstream's answer. Not retried: recording counts the
+ * request before it samples it, so a second attempt after a partial failure would count it twice.
+ */
+async function sampleForReview(e: Evaluated, upstreamStatus: number, ctx: EnforceContext): Promise<boolean> {
+  try {
+    return await ctx.holds!.review(e, upstreamStatus)
+  } catch (err) {
+    ctx.metrics.error('AIRLOCK_REVIEW_NOT_RECORDED')
+    ctx.logger.error(
+      { event: 'review_not_recorded', decision_id: e.decisionId, rule: e.decision.rule, error: ctx.describe(err) },
+      'a forwarded review request could not be recorded for review; the agent got the upstream answer',
+    )
+    return false
   }
 }

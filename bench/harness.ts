@@ -55,6 +55,8 @@ export interface ConfigResult {
   label: string
   airlock: boolean
   throughput: WrkResult[]
+  /** The deny path at full load (configuration (c) only): a refusal should cost less than a forward. */
+  denyThroughput?: WrkResult[]
   /** Summed VmHWM of the configuration's processes after each throughput run (bytes). */
   peakRss: number[]
   latency: LoadResult[]
@@ -186,6 +188,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
           if (w.non2xx > 0 || w.socketErrors > 0) fail(config, `${w.non2xx} non-2xx answers and ${w.socketErrors} socket errors on the allow path`)
           r.throughput.push(w)
           r.peakRss.push(snapshot(running.pids).hwm)
+          if (config.id === 'c') {
+            // The deny path, same load (through the status-counting script: it needs a POST body, and every answer
+            // must be the policy's 403).
+            const d = await wrk(tools.wrk, { ...base, url: running.url, path: undefined, durationS: opts.throughputS, requests: [DENY] })
+            const bad = Object.keys(d.statuses ?? {}).filter((st) => st !== '403')
+            if (d.requests === 0 || bad.length || d.socketErrors > 0) fail(config, `deny path: ${JSON.stringify(d.statuses)}, ${d.socketErrors} socket errors`)
+            r.denyThroughput = [...(r.denyThroughput ?? []), d]
+          }
           if (opts.checkStatuses && round === 0) {
             const requests = (config.policy ? [ALLOW, DENY] : [ALLOW]).map((r) => ({ ...r, path: running.target?.(r.path) ?? r.path }))
             const s = await wrk(tools.wrk, { ...base, url: running.url, path: undefined, durationS: 1, requests })

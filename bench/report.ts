@@ -93,6 +93,12 @@ export function targets(r: BenchReport): Target[] {
     },
     { name: 'decision, example policy, POST 1 KiB JSON body: p99', goal: '≤ 50 µs', measured: post1k ? `${post1k.p99_us} µs` : '—', met: !!post1k && post1k.p99_us <= 50 },
     { name: 'decision, example policy, POST 64 KiB JSON body: p50', goal: '≤ 250 µs', measured: post64k ? `${post64k.median_us} µs` : '—', met: !!post64k && post64k.median_us <= 250 },
+    ...(r.configs.find((x) => x.id === 'c')?.denyThroughput?.length
+      ? [(() => {
+          const deny = median(r.configs.find((x) => x.id === 'c')!.denyThroughput!.map((w) => w.rps))
+          return { name: 'deny path throughput vs allow path, example policy (log warn)', goal: '≥ 1 ×', measured: `${ratio(deny, c.rps).toFixed(2)} × (${int(deny)} req/s)`, met: deny >= c.rps }
+        })()]
+      : []),
     { name: '1,000-rule policy throughput vs example policy', goal: '≥ 0.9 ×', measured: `${ratio(d.rps, c.rps).toFixed(2)} ×`, met: d.rps >= 0.9 * c.rps },
     {
       name: `RSS growth after warm-up over the soak (${int(r.soak.requests)} requests)`,

@@ -22,6 +22,10 @@ describe('bench smoke', () => {
       const policy = ['c', 'c-info', 'd', 'f'].includes(c.id)
       expect(Object.keys(c.statuses ?? {}).sort(), `(${c.id}) ${c.label}`).toEqual(policy ? ['200', '403'] : ['200'])
     }
+    // The deny path at full load for (c): every answer the policy's 403.
+    const deny = report.configs.find((c) => c.id === 'c')!.denyThroughput![0]!
+    expect(deny.requests).toBeGreaterThan(0)
+    expect(Object.keys(deny.statuses ?? {})).toEqual(['403'])
     expect(report.decision.map((d) => d.action)).toEqual(['allow', 'review', 'review', 'allow', 'review'])
     expect(report.soak.statuses['200']).toBeGreaterThan(0)
     expect(report.soak.statuses['403']).toBeGreaterThan(0)

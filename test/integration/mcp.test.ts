@@ -78,7 +78,8 @@ describe('an MCP client through Airlock', () => {
     const support = await connect(SUPPORT_KEY)
     expect((await support.client.listTools()).tools.map((t) => t.name).sort()).toEqual(['get_balance', 'list_payments'])
     const line = gw.decisions().findLast((l) => l.agent === 'support-bot' && l.mcp?.[0]?.method === 'tools/list')
-    expect(line).toMatchObject({ action: 'allow', rule: 'payments_mcp.protocol', status: 200 })
+    expect(line).toMatchObject({ action: 'allow', rule: 'payments_mcp.protocol', status: 200, mcp: [{ index: 0, method: 'tools/list', action: 'allow' }] })
+    expect(line!.metrics.timer_rego_query_eval_ns).toBeGreaterThan(0)
   })
 
   it('an allowed call returns the tool result, with the route credential injected and the session header passed', async () => {

@@ -39,7 +39,7 @@ export interface McpRequest {
 }
 
 /** The decision-log fields this stage produces (the pipeline composes the one line per request). */
-export type McpLog = Pick<DecisionLogLine, 'input' | 'eval_us' | 'action' | 'rule' | 'reason' | 'hold_id' | 'error_code' | 'upstream_status' | 'sampled' | 'mcp'>
+export type McpLog = Pick<DecisionLogLine, 'input' | 'eval_us' | 'metrics' | 'action' | 'rule' | 'reason' | 'hold_id' | 'error_code' | 'upstream_status' | 'sampled' | 'mcp'>
 
 const rank = { invalid: 0, error: 4, allow: 1, review: 2, hold: 3, deny: 4 } as const
 
@@ -66,7 +66,9 @@ export async function handleMcpPost(deps: McpStageDeps, r: McpRequest): Promise<
     decisionId,
     decide: async (mcp) => {
       const decided = decide(deps.policy, { input: withMcp(mcp) }, { defaults: deps.defaults, fallbackSummary: fallbackSummary(mcp) })
+      // One evaluation per message (and per listed tool): the line carries their sum.
       log.eval_us = (log.eval_us ?? 0) + (decided.log.eval_us ?? 0)
+      log.metrics = { timer_rego_query_eval_ns: (log.metrics?.timer_rego_query_eval_ns ?? 0) + (decided.log.metrics?.timer_rego_query_eval_ns ?? 0) }
       if (!decided.ok) throw decided.error
       return decided.decision
     },

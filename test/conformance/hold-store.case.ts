@@ -9,6 +9,7 @@ import { verifyChain } from '../../gateway/core/holds/audit.ts'
 import type { SqlDriver } from '../../gateway/core/ports.ts'
 import { HoldStore, type NewHold } from '../../gateway/core/holds/store.ts'
 import type { HoldStorePort } from '../../gateway/core/holds/store-port.ts'
+import type { NewGrant } from '../../gateway/core/holds/grants.ts'
 import type { Decision } from '../../gateway/core/policy/decision.ts'
 
 const decision: Decision = {
@@ -273,6 +274,68 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       expect(verifyChain(await s.auditRecords()).problems.join()).toMatch(/seq 3: content does not match/)
       await subject.exec(`DELETE FROM audit WHERE seq = 2`)
       expect(verifyChain(await s.auditRecords()).problems.join()).toMatch(/removed or reordered/)
+    })
+
+    // Grants (holds/grants.ts): the use limit, expiry and revocation are the database's, never a process's memory.
+    const grant = (over: Partial<NewGrant> = {}): NewGrant => ({
+      id: `g-${++seq}`,
+      hold_id: 'hold-x',
+      rule: 'stripe.refund_large',
+      agent_id: 'billing-bot',
+      route: 'stripe',
+      groups: ['payments'],
+      created_by: 'alice',
+      created_at: 1_000,
+      expires_at: 10_000,
+      max_uses: 5,
+      bounds: [{ in: 'body', field: 'customer', op: 'equals', value: 'cus_1' }],
+      ...over,
+    })
+    const used = (id: string) => ({ type: 'grant.used', actor: 'agent:billing-bot', record: { decision_id: `d-${id}` } })
+
+    it('grants: exactly max_uses of 20 concurrent uses succeed, each audited in the chain', async () => {
+      const s = await store()
+      const g = await s.createGrant(grant(), { type: 'grant.created', actor: 'approver:alice', record: { max_uses: 5 } })
+      expect(g).toMatchObject({ uses: 0, max_uses: 5, groups: ['payments'], revoked_at: null, bounds: [{ field: 'customer', value: 'cus_1' }] })
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s.useGrant(g.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used(String(i)))),
+      )
+      const won = results.filter((r) => r !== undefined)
+      expect(won).toHaveLength(5)
+      expect(won.map((r) => r!.uses).sort()).toEqual([1, 2, 3, 4, 5])
+      expect((await s.getGrant(g.id))!.uses).toBe(5)
+      expect(await s.liveGrants('billing-bot', 2_000)).toEqual([])
+      const audit = await s.auditRecords()
+      expect(audit.filter((r) => r.type === 'grant.used')).toHaveLength(5)
+      expect(audit.find((r) => r.type === 'grant.created')).toMatchObject({ hold_id: 'hold-x', actor: 'approver:alice' })
+      expect(verifyChain(audit)).toMatchObject({ ok: true, records: 6 })
+    })
+
+    it('grants: refused once expired, for another agent or route, and at once after a revoke', async () => {
+      const s = await store()
+      const a = await s.createGrant(grant(), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      const b = await s.createGrant(grant({ agent_id: 'other-bot' }), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      expect((await s.liveGrants('billing-bot', 2_000)).map((g) => g.id)).toEqual([a.id])
+      expect(await s.liveGrants('billing-bot', 10_000)).toEqual([])
+      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 10_000 }, used('late'))).toBeUndefined()
+      expect(await s.useGrant(a.id, { agent_id: 'other-bot', route: 'stripe', now: 2_000 }, used('x'))).toBeUndefined()
+      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'github', now: 2_000 }, used('y'))).toBeUndefined()
+      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used('ok'))).toMatchObject({ uses: 1 })
+      expect(await s.revokeGrant(a.id, 'bob', 3_000, { type: 'grant.revoked', actor: 'approver:bob', record: {} })).toBe(true)
+      expect(await s.revokeGrant(a.id, 'bob', 3_001, { type: 'grant.revoked', actor: 'approver:bob', record: {} })).toBe(false)
+      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 3_000 }, used('after'))).toBeUndefined()
+      expect(await s.getGrant(a.id)).toMatchObject({ uses: 1, revoked_at: 3_000, revoked_by: 'bob' })
+      expect(await s.liveGrants('billing-bot', 3_000)).toEqual([])
+      expect((await s.liveGrants('other-bot', 3_000)).map((g) => g.id)).toEqual([b.id])
+    })
+
+    it("grants: listed in a reader's scope, newest first", async () => {
+      const s = await store()
+      const pay = await s.createGrant(grant({ created_at: 1 }), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      const ops = await s.createGrant(grant({ created_at: 2, groups: ['ops'] }), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      expect((await s.grants()).map((g) => g.id)).toEqual([ops.id, pay.id])
+      expect((await s.grants(['payments'])).map((g) => g.id)).toEqual([pay.id])
+      expect(await s.grants(['nobody'])).toEqual([])
     })
   })
 }

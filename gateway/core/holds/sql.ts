@@ -84,6 +84,24 @@ export const MIGRATIONS: string[] = [
    );`,
   // 2: remember when a stored upstream response was cut at the storage cap, so the agent is told.
   `ALTER TABLE holds ADD COLUMN response_truncated INTEGER NOT NULL DEFAULT 0;`,
+  // 3: time-boxed approval grants (holds/grants.ts).
+  `CREATE TABLE grants (
+     id TEXT PRIMARY KEY,
+     hold_id TEXT NOT NULL,
+     rule TEXT NOT NULL,
+     agent_id TEXT NOT NULL,
+     route TEXT NOT NULL,
+     groups TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     max_uses INTEGER NOT NULL,
+     uses INTEGER NOT NULL DEFAULT 0,
+     bounds TEXT NOT NULL DEFAULT '[]',
+     revoked_at INTEGER,
+     revoked_by TEXT
+   );
+   CREATE INDEX grants_agent ON grants (agent_id, expires_at);`,
 ]
 
 /** Brings the schema to the latest version; safe to call on every start. */

@@ -3,6 +3,7 @@
 // (gateway/node/postgres/) answers with promises. Callers await every call, so either fits; each call is one atomic
 // statement or transaction in the database, which is where the guarantees live (test/conformance/hold-store.case.ts).
 import type { AuditRecord } from './audit.ts'
+import type { Grant, NewGrant } from './grants.ts'
 import type { ReadScope } from './scope.ts'
 import type { CreateResult, NewHold, PendingAudit } from './store.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
@@ -35,6 +36,20 @@ export interface HoldStorePort {
   reviews(state?: Review['state'], groups?: ReadScope): Awaitable<Review[]>
   getReview(id: string): Awaitable<Review | undefined>
   markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): Awaitable<boolean>
+  /** Stores a grant with its audit record (subject: the approved hold), in one transaction. */
+  createGrant(g: NewGrant, audit: PendingAudit): Awaitable<Grant>
+  getGrant(id: string): Awaitable<Grant | undefined>
+  /** The agent's grants not revoked, not expired at `now` and not used up. */
+  liveGrants(agentId: string, now: number): Awaitable<Grant[]>
+  /** Grants in a reader's scope, newest first. */
+  grants(groups?: ReadScope, limit?: number): Awaitable<Grant[]>
+  /**
+   * Takes one use atomically (one conditional UPDATE: same agent and route, not revoked, not expired, uses < max_uses)
+   * with its audit record; the grant after the use, or undefined when refused.
+   */
+  useGrant(id: string, use: { agent_id: string; route: string; now: number }, audit: PendingAudit): Awaitable<Grant | undefined>
+  /** Revokes at once, with its audit record; false when already revoked or unknown. */
+  revokeGrant(id: string, by: string, at: number, audit: PendingAudit): Awaitable<boolean>
   appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): Awaitable<AuditRecord>
   auditRecords(groups?: ReadScope): Awaitable<AuditRecord[]>
 }

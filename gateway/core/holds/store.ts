@@ -6,6 +6,8 @@ import { GENESIS, auditHash, type AuditRecord } from './audit.ts'
 import type { SqlDriver, SqlValue } from '../ports.ts'
 import type { ReadScope } from './scope.ts'
 import { migrate } from './sql.ts'
+import * as grantSql from './grant-store.ts'
+import type { Grant, NewGrant } from './grants.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
 
 type Row = { [column: string]: SqlValue }
@@ -308,6 +310,28 @@ export class HoldStore {
     return (
       this.db.run(`UPDATE reviews SET state = ?, reviewer = ?, comment = ?, reviewed_at = ? WHERE id = ? AND state = 'pending'`, state, reviewer, comment, at, id) === 1
     )
+  }
+
+  // Grants (grant-store.ts) ------------------------------------------------------------------------------------
+
+  #append = (type: string, actor: string, holdId: string | null, record: unknown, at: number) => this.appendAudit(type, actor, holdId, record, at)
+  createGrant(g: NewGrant, audit: PendingAudit): Grant {
+    return grantSql.createGrant(this.db, this.#append, g, audit)
+  }
+  getGrant(id: string): Grant | undefined {
+    return grantSql.getGrant(this.db, id)
+  }
+  liveGrants(agentId: string, now: number): Grant[] {
+    return grantSql.liveGrants(this.db, agentId, now)
+  }
+  grants(groups?: ReadScope, limit?: number): Grant[] {
+    return grantSql.listGrants(this.db, groups, limit)
+  }
+  useGrant(id: string, use: { agent_id: string; route: string; now: number }, audit: PendingAudit): Grant | undefined {
+    return grantSql.useGrant(this.db, this.#append, id, use, audit)
+  }
+  revokeGrant(id: string, by: string, at: number, audit: PendingAudit): boolean {
+    return grantSql.revokeGrant(this.db, this.#append, id, by, at, audit)
   }
 
   // Audit ------------------------------------------------------------------------------------------------------

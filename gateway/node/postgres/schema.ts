@@ -88,6 +88,24 @@ export const PG_MIGRATIONS: string[] = [
      prev_hash TEXT NOT NULL,
      hash TEXT NOT NULL
    )`,
+  // 2: time-boxed approval grants (core/holds/grants.ts).
+  `CREATE TABLE grants (
+     id TEXT PRIMARY KEY,
+     hold_id TEXT NOT NULL,
+     rule TEXT NOT NULL,
+     agent_id TEXT NOT NULL,
+     route TEXT NOT NULL,
+     groups JSONB NOT NULL,
+     created_by TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     max_uses INTEGER NOT NULL,
+     uses INTEGER NOT NULL DEFAULT 0,
+     bounds JSONB NOT NULL DEFAULT '[]',
+     revoked_at BIGINT,
+     revoked_by TEXT
+   );
+   CREATE INDEX grants_agent ON grants (agent_id, expires_at)`,
 ]
 
 /** Brings the schema to the latest version; safe when several gateways call it at the same moment. */

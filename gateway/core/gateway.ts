@@ -174,7 +174,8 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     }
     // After the enforced outcome, so the shadow policy never delays or changes it; its cost is its own field.
     if (deps.shadow && held.input) line.shadow = deps.shadow.run(held.input, line.action ?? 'error')
-    logger.info(line, 'decision')
+    if (logger.decision) logger.decision(line)
+    else logger.info(line, 'decision')
     return response
   }
 

@@ -18,6 +18,11 @@ export interface Logger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
+  /**
+   * The one decision line per request, where an adapter writes it faster than `info(line, 'decision')` with the
+   * same output (the Node logger does; without it the pipeline calls info).
+   */
+  decision?(line: object): void
 }
 
 export interface Metrics {

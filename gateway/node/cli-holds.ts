@@ -2,7 +2,6 @@
 // AIRLOCK_APPROVER_TOKEN (an environment variable, never a flag: flags show up in `ps`). `airlock report` and
 // `airlock audit verify` read the data folder directly, so they work with the gateway stopped.
 import { createReadStream, existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, type ErrorCode, errorStatus } from '../core/errors.ts'
@@ -10,11 +9,10 @@ import { terminalText } from '../core/escape.ts'
 import { verifyChain } from '../core/holds/audit.ts'
 import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
-import { HoldStore } from '../core/holds/store.ts'
 import type { Approval } from '../core/holds/types.ts'
 import { ShadowTally, type ShadowSection } from '../core/replay/shadow-tally.ts'
 import type { Flags } from './cli-args.ts'
-import { openSqlite } from './sqlite.ts'
+import { openStore } from './store.ts'
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 /** Agent-controlled text (intent, URL, body, summaries quoting them) printed with escape sequences made visible. */
@@ -165,19 +163,11 @@ export async function reviewsCommand(config: Config, verb: string, id: string | 
   return 0
 }
 
-function openStore(config: Config): { store: HoldStore; close(): void } {
-  const path = join(config.data_dir, 'airlock.db')
-  // Opening a missing file would create an empty database and report "0 records, ok": say what is wrong instead.
-  if (!existsSync(path)) throw new AirlockError('AIRLOCK_DATA_MISSING', `no Airlock database at ${path} (data_dir in the config; has the gateway run with it?)`)
-  const db = openSqlite(path)
-  return { store: new HoldStore(db), close: () => db.close() }
-}
-
 export async function reportCommand(config: Config, flags: Flags): Promise<number> {
   const shadow = typeof flags.log === 'string' ? await shadowSection(flags.log.split(',')) : undefined
-  const { store, close } = openStore(config)
+  const { store, close } = await openStore(config, (name) => process.env[name], { mustExist: true })
   try {
-    const report = buildReport(store, config.holds.relax_threshold)
+    const report = await buildReport(store, config.holds.relax_threshold)
     if (flags.json) {
       out(JSON.stringify(shadow ? { ...report, shadow } : report, null, 2))
       return 0
@@ -197,14 +187,14 @@ export async function reportCommand(config: Config, flags: Flags): Promise<numbe
     if (shadow) out(`\n${shadowText(shadow)}`)
     return 0
   } finally {
-    close()
+    await close()
   }
 }
 
-export function auditVerifyCommand(config: Config): number {
-  const { store, close } = openStore(config)
+export async function auditVerifyCommand(config: Config): Promise<number> {
+  const { store, close } = await openStore(config, (name) => process.env[name], { mustExist: true })
   try {
-    const result = verifyChain(store.auditRecords())
+    const result = verifyChain(await store.auditRecords())
     if (result.ok) {
       out(`audit log ok: ${result.records} records, head ${result.head}`)
       return 0
@@ -212,7 +202,7 @@ export function auditVerifyCommand(config: Config): number {
     out(`audit log BROKEN (${result.problems.length} problems in ${result.records} records):\n${result.problems.map((p) => `  - ${p}`).join('\n')}`)
     return 1
   } finally {
-    close()
+    await close()
   }
 }
 

@@ -16,12 +16,10 @@ import { createMetrics } from './metrics.ts'
 import { PolicyFiles } from './policy-files.ts'
 import { createShadow } from '../core/policy/shadow.ts'
 import { createNodeUpstream } from './upstream.ts'
-import { join } from 'node:path'
-import { HoldStore } from '../core/holds/store.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { createHoldGate } from '../core/holds/api.ts'
 import { webClientSlackApi } from './slack.ts'
-import { openSqlite } from './sqlite.ts'
+import { openStore } from './store.ts'
 import { readCa } from './proxy/ca-store.ts'
 import { createForwardProxy } from './proxy/forward-proxy.ts'
 import { LeafCache } from './proxy/leaf-cache.ts'
@@ -99,10 +97,13 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     : undefined
 
   const clock = opts.clock ?? systemClock
-  const db = openSqlite(join(config.data_dir, 'airlock.db'))
+  // SQLite in data_dir, or a PostgreSQL shared with other gateways (store.kind); unreachable at start: refuse to start.
+  const db = await openStore(config, secrets)
+  const { pg } = db
   const holds = new HoldService({
     config,
-    store: new HoldStore(db),
+    store: db.store,
+    ...(pg && config.store.kind === 'postgres' ? { shared: { pollMs: config.store.poll_ms, orphanedExecutions: () => pg.orphanedExecutions() } } : {}),
     upstream,
     secrets,
     logger,
@@ -112,7 +113,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     slackApi: webClientSlackApi,
     ...(opts.random ? { random: opts.random } : {}),
   })
-  holds.recover()
+  // Another gateway's approval, denial or send wakes the agents waiting here (LISTEN/NOTIFY; polling covers a gap).
+  if (pg) await pg.listen((id) => holds.wake(id))
+  await holds.recover()
   // Expiry, webhook retries and approved-but-unsent holds are driven by one timer (an alarm on Workers).
   let ticking = false
   const ticker = setInterval(() => {
@@ -185,7 +188,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     clearInterval(ticker)
     await holds.drain()
     await upstream.close()
-    db.close()
+    await db.close()
     throw err
   }
   const port = (server.address() as AddressInfo).port
@@ -231,7 +234,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
         clearInterval(ticker)
         await holds.drain() // an approved hold mid-send finishes and is recorded, rather than becoming outcome_unknown
         await upstream.close()
-        db.close()
+        await db.close()
       })()
       return closing
     },

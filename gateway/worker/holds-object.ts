@@ -12,6 +12,7 @@ import type { Config } from '../core/config/schema.ts'
 import { AirlockError, describeThrown, errorResponse } from '../core/errors.ts'
 import { createHoldGate } from '../core/holds/api.ts'
 import { agentWait } from '../core/holds/answers.ts'
+import { nextDue } from '../core/holds/execution.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { HoldStore } from '../core/holds/store.ts'
 import { noMetrics, systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
@@ -53,6 +54,7 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
 
   return class HoldsObject extends DurableObject<HoldsEnv> implements HoldsApi {
     readonly #service: HoldService
+    readonly #store: HoldStore
     readonly #logger: Logger
     #api: Hono | undefined
     /** The alarm time this instance last set (undefined: unknown or none), to skip rewriting an unchanged alarm. */
@@ -63,9 +65,10 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
       const logger = (this.#logger = createConsoleLogger(config.log.level))
       const secrets = envSecrets(env)
       const upstream = createWorkerUpstream()
+      const store = (this.#store = new HoldStore(createDurableSqlDriver(ctx.storage)))
       this.#service = new HoldService({
         config,
-        store: new HoldStore(createDurableSqlDriver(ctx.storage)),
+        store,
         upstream,
         secrets,
         logger,
@@ -82,7 +85,7 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
         try {
           // A new instance means the previous one stopped (deploy, eviction, crash): a hold it was sending may or may
           // not have reached the upstream, so it becomes outcome_unknown for a person, never re-sent.
-          this.#service.recover()
+          await this.#service.recover()
           const app = new Hono()
           // Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
           const clientAddress = (req: Request) => req.headers.get('cf-connecting-ip') ?? undefined
@@ -115,7 +118,7 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
     /** Waits up to waitMs for an outcome, then answers from the stored state (so a call after a reset resumes). */
     async settle(holdId: string, waitMs: number, respondAsync: boolean, decisionId?: string): Promise<Response> {
       if (waitMs > 0) await this.#service.waitForOutcome(holdId, waitMs)
-      const hold = this.#service.store.get(holdId)
+      const hold = await this.#service.store.get(holdId)
       if (!hold) return errorResponse(new AirlockError('AIRLOCK_HOLD_NOT_FOUND', `no hold with id ${holdId}`))
       return this.#service.answer(hold, respondAsync, decisionId)
     }
@@ -141,9 +144,13 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
       await this.#arm()
     }
 
-    /** Sets the alarm for the next due time, computed and issued without an await in between so calls stay ordered. */
+    /**
+     * Sets the alarm for the next due time, computed and issued without an await in between so calls stay ordered:
+     * read from the object's SQLite store synchronously (the service's nextDueAt awaits, for every store).
+     */
     #arm(): Promise<void> {
-      const next = this.#service.nextDueAt()
+      const store = this.#store
+      const next = nextDue(clock.now(), store.idsIn('approved'), store.nextExpiryAt(), store.nextDeliveryAt())
       if (next === this.#armedAt) return Promise.resolve()
       this.#armedAt = next
       return next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next)

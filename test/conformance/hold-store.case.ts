@@ -50,7 +50,7 @@ export function newHold(over: Partial<NewHold> = {}): NewHold {
 }
 
 const caps = { payments: 3, ops: 10 }
-const noAudit = () => {}
+const noAudit = () => undefined
 
 /** One store under test, on a fresh, empty database. */
 export interface StoreSubject {

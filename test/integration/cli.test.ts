@@ -149,7 +149,7 @@ describe('airlock command line', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('[AIRLOCK_USAGE] unknown flag --coment for "airlock holds approve"')
     expect(r.stderr).toContain('--comment')
-    expect(gw.holds.store.get(id)!.state).toBe('pending')
+    expect((await gw.holds.store.get(id))!.state).toBe('pending')
     expect((await airlock(['policy', 'test', 'extra'])).stderr).toContain('unexpected argument "extra"')
     expect((await airlock(['holds', 'approve'])).stderr).toContain('airlock holds approve needs ID')
     const replay = await airlock(['policy', 'replay', '--config', configPath])
@@ -184,7 +184,7 @@ describe('airlock holds approve: a person confirms', () => {
     expect(refused.code).toBe(2)
     expect(refused.stdout).toMatch(/Hold one\n {2}why: test hold/) // it showed the hold first
     expect(refused.stderr).toContain(`nothing was approved: there is no terminal to confirm on. Review the hold with \`airlock holds show ${id}\`, then run \`airlock holds approve ${id} --yes\``)
-    expect(gw.holds.store.get(id)!.state).toBe('pending')
+    expect((await gw.holds.store.get(id))!.state).toBe('pending')
 
     const show = await airlock(['holds', 'show', id, '--url', gw.url, '--config', configPath], env)
     expect(show.code).toBe(0)
@@ -192,7 +192,7 @@ describe('airlock holds approve: a person confirms', () => {
     const yes = await airlock(['holds', 'approve', id, '--yes', '--comment', 'read it', '--url', gw.url, '--config', configPath], env)
     expect(yes.code).toBe(0)
     expect(yes.stdout).toMatch(/approved: hold \S+ is now approved \(\d+\.\d s after your first view/)
-    const approval = gw.holds.store.get(id)!.approvals[0]!
+    const approval = (await gw.holds.store.get(id))!.approvals[0]!
     expect(approval.ms_from_view).toBeGreaterThanOrEqual(300) // from the `holds show`, not from the approve command's own view
   })
 
@@ -219,13 +219,13 @@ describe('airlock holds approve: a person confirms', () => {
     expect(no.output).toMatch(/Hold one\r?\n {2}why: test hold/)
     expect(no.output).toContain('not approved')
     expect(no.code).toBe(1)
-    expect(gw.holds.store.get(declined)!.state).toBe('pending')
+    expect((await gw.holds.store.get(declined))!.state).toBe('pending')
 
     const accepted = await hold('tty-yes')
     const yes = await onTerminal(accepted, 'yes')
     expect(yes.code).toBe(0)
     expect(yes.output).toMatch(/approved: hold \S+ is now approved/)
-    expect(gw.holds.store.get(accepted)!.state).not.toBe('pending')
+    expect((await gw.holds.store.get(accepted))!.state).not.toBe('pending')
   })
 })
 

@@ -66,7 +66,7 @@ describe('SSO seam', () => {
     expect(res.status).toBe(200)
     expect(await res.text()).toContain('Signed in as <strong>carol</strong>')
     expect(res.headers.getSetCookie().some((c) => c.startsWith('airlock_console=') && c.includes('HttpOnly'))).toBe(true)
-    expect(sso.holds.store.auditRecords().some((r) => r.type === 'console.signed_in' && r.actor === 'approver:carol' && (r.record as any).via === 'sso')).toBe(true)
+    expect((await sso.holds.store.auditRecords()).some((r) => r.type === 'console.signed_in' && r.actor === 'approver:carol' && (r.record as any).via === 'sso')).toBe(true)
     for (const headers of [{}, { 'x-auth-request-email': 'mallory@example.com' }]) {
       const r = await fetch(`${sso.url}/_airlock/console`, { headers, redirect: 'manual' })
       expect(r.status).toBe(303)
@@ -106,8 +106,8 @@ describe('outcome unknown', () => {
     const id = res.headers.get('airlock-hold-id')!
     const approved = await fetch(`${plain.url}/_airlock/api/holds/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${approverTokens.bob}`, 'content-type': 'application/json' }, body: '{}' })
     expect(approved.status).toBe(200)
-    for (let i = 0; i < 100 && plain.holds.store.get(id)!.state !== 'outcome_unknown'; i++) await new Promise((r) => setTimeout(r, 50))
-    expect(plain.holds.store.get(id)!.state).toBe('outcome_unknown')
+    for (let i = 0; i < 100 && (await plain.holds.store.get(id))!.state !== 'outcome_unknown'; i++) await new Promise((r) => setTimeout(r, 50))
+    expect((await plain.holds.store.get(id))!.state).toBe('outcome_unknown')
     const session = await signIn(plain, approverTokens.carol)
     const page = await (await fetch(`${plain.url}/_airlock/console/holds/${id}`, { headers: { cookie: session } })).text()
     expect(page).toContain('Record the outcome')
@@ -118,7 +118,7 @@ describe('outcome unknown', () => {
       redirect: 'manual',
     })
     expect(done.status).toBe(303)
-    expect(plain.holds.store.get(id)!.state).toBe('executed')
-    expect(plain.holds.store.auditRecords().find((r) => r.hold_id === id && r.type === 'hold.resolved')).toMatchObject({ actor: 'approver:carol', record: { outcome: 'executed', comment: 'the upstream shows it' } })
+    expect((await plain.holds.store.get(id))!.state).toBe('executed')
+    expect((await plain.holds.store.auditRecords()).find((r) => r.hold_id === id && r.type === 'hold.resolved')).toMatchObject({ actor: 'approver:carol', record: { outcome: 'executed', comment: 'the upstream shows it' } })
   })
 })

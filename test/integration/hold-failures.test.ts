@@ -42,7 +42,7 @@ it('a forwarded review whose recording fails still gives the agent the upstream 
   const gw = await startTestGateway(config())
   try {
     // A real store failure: the table the sampler writes to first is gone.
-    gw.holds.store.db.run('DROP TABLE review_counts')
+    ;(gw.holds.store as HoldStore).db.run('DROP TABLE review_counts')
     const marker = `review-${crypto.randomUUID()}`
     const res = await fetch(`${gw.url}/api/review`, {
       method: 'POST',
@@ -94,8 +94,8 @@ it('crash recovery logs an error line for each hold it turns outcome_unknown', a
     const lines = gw.logs.filter((l) => l.event === 'hold.outcome_unknown')
     expect(lines.map((l) => l.hold_id).sort()).toEqual([...executing].sort())
     for (const l of lines) expect(l).toMatchObject({ level: 'error', recovered: true, error: 'the gateway stopped while sending this request' })
-    expect(gw.holds.store.get(pending)!.state).toBe('pending')
-    for (const id of executing) expect(gw.holds.store.get(id)!.state).toBe('outcome_unknown')
+    expect((await gw.holds.store.get(pending))!.state).toBe('pending')
+    for (const id of executing) expect((await gw.holds.store.get(id))!.state).toBe('outcome_unknown')
   } finally {
     await gw.close()
   }

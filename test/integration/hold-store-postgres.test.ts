@@ -89,6 +89,31 @@ describe('PostgreSQL store shared by several gateways', () => {
     expect(new Set(claimed.map((d) => d.id)).size).toBe(30)
   })
 
+  it('tells every listening gateway when a hold changes state on another (LISTEN/NOTIFY)', async () => {
+    const url = await cluster.createDatabase()
+    const [a, b] = await Promise.all([open(url), open(url)])
+    const seen: string[] = []
+    await a.listen((id) => seen.push(id))
+    const { hold } = await b.createOrJoin(newHold(), caps, 0, () => {})
+    await b.addApproval(hold.id, approval('bob'), true)
+    await b.addView(hold.id, { approver: 'carol', at: 6 }) // not a state change: no notification
+    await expect.poll(() => seen, { timeout: 5_000 }).toEqual([hold.id])
+  })
+
+  it("tells a dead gateway's unfinished sends from a live gateway's (executor lock)", async () => {
+    const url = await cluster.createDatabase()
+    const [a, b] = await Promise.all([open(url), open(url)])
+    await a.listen(() => {})
+    await b.listen(() => {})
+    const { hold } = await a.createOrJoin(newHold(), caps, 0, () => {})
+    await a.addApproval(hold.id, approval('bob'), true)
+    expect(await a.transition(hold.id, ['approved'], 'executing', 7)).toBe(true)
+    expect(await b.orphanedExecutions()).toEqual([]) // a is alive and sending
+    expect(await a.orphanedExecutions()).toEqual([]) // never its own
+    await a.close() // its connections go, as when the process is killed
+    expect(await b.orphanedExecutions()).toEqual([hold.id])
+  })
+
   it('refuses with a clear 503 while the database is down and works again when it is back, without reopening', async () => {
     const store = await open(await cluster.createDatabase())
     await store.createOrJoin(newHold(), caps, 0, () => {})

@@ -10,6 +10,7 @@ import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
+import type { HoldStore } from '../../gateway/core/holds/store.ts'
 
 const SIGNING = 'slack-signing-secret-for-tests'
 let upstream: TestUpstream
@@ -76,7 +77,7 @@ const agent = (path: string, prefer = 'respond-async') =>
   })
 const posted = (holdId: string) => until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
 /** The ts the gateway recorded for the hold's message (recorded after Slack answers the post, so wait for it). */
-const postedTs = (holdId: string) => until(() => gw.holds.store.db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]?.ts)
+const postedTs = (holdId: string) => until(() => (gw.holds.store as HoldStore).db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]?.ts)
 const buttons = (call: Call) => (call.args.blocks as any[]).find((b) => b.type === 'actions')?.elements ?? []
 
 /** A block_actions interaction, signed exactly as Slack signs it. */
@@ -96,7 +97,7 @@ function signed(body: string, opts: { secret?: string; at?: number } = {}) {
   const sig = `v0=${createHmac('sha256', opts.secret ?? SIGNING).update(`v0:${t}:${body}`).digest('hex')}`
   return { body, send: () => fetch(`${gw.url}/_airlock/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': t, 'x-slack-signature': sig }, body }) }
 }
-const state = async (id: string) => gw.holds.store.get(id)!.state
+const state = async (id: string) => (await gw.holds.store.get(id))!.state
 const ephemeralTo = (user: string) => calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user)
 
 describe('Slack approvals', () => {
@@ -141,7 +142,7 @@ describe('Slack approvals', () => {
     expect((await until(() => (ephemeralTo('U0CAROL').length >= 2 ? ephemeralTo('U0CAROL') : undefined))).at(-1)!.args.text).toContain('Nothing changed')
     const marker = JSON.parse(upstream.received.at(-1)!.body.toString()).marker
     expect(upstream.received.filter((r) => r.body.toString().includes(marker))).toHaveLength(1)
-    const audit = gw.holds.store.auditRecords().filter((r) => r.hold_id === holdId)
+    const audit = (await gw.holds.store.auditRecords()).filter((r) => r.hold_id === holdId)
     expect(audit.filter((r) => r.type === 'hold.approved')).toHaveLength(1)
     expect(audit.find((r) => r.type === 'hold.approved')!.actor).toBe('approver:carol')
     expect(audit.find((r) => r.type === 'slack.clicked')!.record).toMatchObject({ action: 'approve', via: 'slack' })

@@ -45,9 +45,9 @@ afterAll(async () => {
   await receiver?.close()
 })
 
-const until = async (pred: () => boolean, ms = 5000) => {
+const until = async (pred: () => boolean | Promise<boolean>, ms = 5000) => {
   const end = Date.now() + ms
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > end) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 25))
   }
@@ -75,8 +75,8 @@ it('signs hold events so the standardwebhooks library verifies them; webhook-id 
 it('a secret that is not whsec_ base64 fails the delivery with a clear error and sends nothing', async () => {
   const res = await hold('/pay')
   const holdId = res.headers.get('airlock-hold-id')!
-  await until(() => gw.holds.store.deliveries(holdId).some((d) => d.attempts > 0))
-  const d = gw.holds.store.deliveries(holdId)[0]!
+  await until(async () => (await gw.holds.store.deliveries(holdId)).some((d) => d.attempts > 0))
+  const d = (await gw.holds.store.deliveries(holdId))[0]!
   expect(d.state).toBe('pending')
   expect(d.last_error).toContain('NOT_WHSEC is not a Standard Webhooks secret')
   expect(receiver.received.filter((r) => r.url === '/bad')).toHaveLength(0)

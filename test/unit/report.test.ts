@@ -36,8 +36,8 @@ function history() {
   return store
 }
 
-describe('airlock report', () => {
-  const report = buildReport(history(), 20)
+describe('airlock report', async () => {
+  const report = await buildReport(history(), 20)
   const rule = (name: string) => report.rules.find((r) => r.rule === name)!
 
   it('counts holds and outcomes per rule, with approval rate, median time to decide and fast share', () => {
@@ -46,11 +46,11 @@ describe('airlock report', () => {
     expect(rule('mail.mass')).toMatchObject({ holds: 4, approved: 1, denied: 1, expired: 1, pending: 1, approval_rate: 0.5, fast_share: 0.5, median_ms_to_decide: 40_000 })
   })
 
-  it('suggests relaxing what is always approved and denying what is always refused, only past the threshold', () => {
+  it('suggests relaxing what is always approved and denying what is always refused, only past the threshold', async () => {
     expect(rule('stripe.refund').suggestion).toMatch(/approved 100 % of 20 decisions: a candidate to relax/)
     expect(rule('github.delete').suggestion).toMatch(/denied 100 % of 20 decisions: a candidate for deny/)
     expect(rule('mail.mass').suggestion).toBeNull()
-    expect(buildReport(history(), 21).rules.every((r) => r.suggestion === null)).toBe(true)
+    expect((await buildReport(history(), 21)).rules.every((r) => r.suggestion === null)).toBe(true)
   })
 
   it('gives per-approver figures', () => {

@@ -147,7 +147,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   const decideDue = async () => {
     while (queue.length && queue[0]!.at <= now) {
       const { holdId } = queue.shift()!
-      const hold = gw.holds.store.get(holdId)
+      const hold = (await gw.holds.store.get(holdId))
       if (hold?.state !== 'pending') continue
       const approver = APPROVERS.find((a) => a.groups.some((g) => hold.groups.includes(g)))!
       const token = trafficSecrets[approver.token_env]!
@@ -199,7 +199,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   await gw.holds.tick() // expire what nobody decided
   if (process.stderr.isTTY) process.stderr.write('\n')
 
-  const holds = gw.holds.store.all()
+  const holds = (await gw.holds.store.all())
   await gw.close()
   await upstream.close()
   dest.flushSync()

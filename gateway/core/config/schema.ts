@@ -203,6 +203,41 @@ export const configSchema = z
       .strict()
       .prefault({}),
     data_dir: z.string().default('./data'),
+    store: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('sqlite').describe('one gateway: <data_dir>/airlock.db (node:sqlite)') }).strict(),
+        z
+          .object({
+            kind: z.literal('postgres').describe('any number of Node gateways sharing one PostgreSQL database'),
+            url_env: z
+              .string()
+              .regex(/^[A-Z_][A-Z0-9_]*$/)
+              .default('AIRLOCK_DATABASE_URL')
+              .describe('env var with the postgres:// URL (TLS through it: sslmode, sslrootcert, sslcert, sslkey)'),
+            pool: z
+              .object({
+                max: z.number().int().min(2).max(1000).default(10).describe("most connections each gateway opens"),
+                connect_timeout_ms: z.number().int().positive().default(5_000),
+              })
+              .strict()
+              .prefault({}),
+            delivery_lease_s: z
+              .number()
+              .int()
+              .min(15)
+              .default(60)
+              .describe('a webhook delivery claimed by a gateway that died is sent by another after this long'),
+            poll_ms: z
+              .number()
+              .int()
+              .min(50)
+              .default(1_000)
+              .describe('a waiting agent re-reads its hold this often besides LISTEN/NOTIFY (the latency bound if a notification is lost)'),
+          })
+          .strict(),
+      ])
+      .default({ kind: 'sqlite' })
+      .describe('where holds, reviews and audit live (docs/operations.md: running several gateways)'),
     policy: z
       .object({
         dir: z.string().default('./build/policy').describe('folder with policy.wasm, data.json, manifest.json'),

@@ -9,13 +9,13 @@ import type { Hold } from '../holds/types.ts'
 export { mayDecide, mayRead } from '../holds/scope.ts'
 
 /** Holds the approver may read (scope.ts), newest first unless a state is given. */
-export function readableHolds(service: HoldService, approver: ApproverConfig, filter: { state?: Hold['state']; limit?: number } = {}): Hold[] {
+export async function readableHolds(service: HoldService, approver: ApproverConfig, filter: { state?: Hold['state']; limit?: number } = {}): Promise<Hold[]> {
   return service.store.list({ ...filter, groups: readScope(approver) })
 }
 
 /** The queue: pending holds the approver may decide (an auditor's reading rights do not put holds in its queue). */
-export function queueFor(service: HoldService, approver: ApproverConfig): Hold[] {
-  return readableHolds(service, approver, { state: 'pending' })
+export async function queueFor(service: HoldService, approver: ApproverConfig): Promise<Hold[]> {
+  return (await readableHolds(service, approver, { state: 'pending' }))
     .filter((h) => mayDecide(h.groups, approver))
     .sort(queueOrder)
 }

@@ -25,10 +25,10 @@ function detail(r: AuditRecord): Html | string {
   return bits.length ? html` — ${bits.join('; ')}` : ''
 }
 
-export function auditPage(seat: Seat, opts: { verify: boolean; holdId?: string | undefined }): Html {
+export async function auditPage(seat: Seat, opts: { verify: boolean; holdId?: string | undefined }): Promise<Html> {
   // The records about the approver's groups (all for an auditor); the head and verification cover the whole chain.
-  const records = seat.service.auditRecords(seat.approver)
-  const chain = seat.service.verifyAudit()
+  const records = await seat.service.auditRecords(seat.approver)
+  const chain = await seat.service.verifyAudit()
   const v = opts.verify ? chain : undefined
   const head = chain.records ? chain.head : null
   const shown = opts.holdId ? records.filter((r) => r.hold_id === opts.holdId) : records.slice(-LAST).reverse()

@@ -4,7 +4,7 @@
 // context_sha256 of the presentation rendered here, so the audit records what the approver was shown.
 import { html } from 'hono/html'
 import type { Presentation } from '../holds/presentation.ts'
-import type { Hold } from '../holds/types.ts'
+import type { Hold, Review } from '../holds/types.ts'
 import { shellFor, type Seat } from './context.ts'
 import { dwellLeft, dwellMs } from './dwell.ts'
 import { BASE, duration, isoTime, page, riskBadge, stateBadge, type Html } from './layout.ts'
@@ -23,8 +23,11 @@ export interface HoldPageInput {
 
 const ACTIVITY = 10
 
-export function holdPage(input: HoldPageInput): Html {
+export async function holdPage(input: HoldPageInput): Promise<Html> {
   const { seat, hold, presentation: p } = input
+  const holds = await readableHolds(seat.service, seat.approver, { limit: 500 })
+  const reviews = await seat.service.reviewItems(seat.approver)
+  const records = await seat.service.auditRecords(seat.approver)
   return page(
     shellFor(seat, p.summary, 'queue', input.notice),
     html`<p><a href="${BASE}">← Back to the queue</a></p>
@@ -32,13 +35,13 @@ export function holdPage(input: HoldPageInput): Html {
   <div>
     ${why(p)}
     ${request(p)}
-    ${similar(seat, hold)}
+    ${similar(holds, hold)}
   </div>
   <div>
     ${decision(input)}
     ${agent(seat, hold)}
-    ${activity(seat, hold)}
-    <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>${timeline(seat.service.auditRecords(seat.approver).filter((r) => r.hold_id === hold.id))}</section>
+    ${activity(holds, reviews, hold)}
+    <section class="card" aria-labelledby="tl"><h2 id="tl">Timeline</h2>${timeline(records.filter((r) => r.hold_id === hold.id))}</section>
   </div>
 </div>`,
   )
@@ -70,8 +73,8 @@ function request(p: Presentation): Html {
 </section>`
 }
 
-function similar(seat: Seat, hold: Hold): Html {
-  const c = compare(hold, readableHolds(seat.service, seat.approver, { limit: 500 }).filter((h) => h.decision.rule === hold.decision.rule))
+function similar(readable: Hold[], hold: Hold): Html {
+  const c = compare(hold, readable.filter((h) => h.decision.rule === hold.decision.rule))
   return html`<section class="card" aria-labelledby="sim"><h2 id="sim">Compared with earlier holds of this rule</h2>
   ${c.considered === 0
     ? html`<p>This is the first hold of rule <code>${hold.decision.rule}</code>: nothing to compare with.</p>`
@@ -160,12 +163,9 @@ function agent(seat: Seat, hold: Hold): Html {
 }
 
 /** The agent's recent activity that Airlock keeps: its holds (denials highlighted) and its sampled reviews. */
-function activity(seat: Seat, hold: Hold): Html {
-  const holds = readableHolds(seat.service, seat.approver, { limit: 500 })
-    .filter((h) => h.agent.id === hold.agent.id && h.id !== hold.id)
-    .slice(0, ACTIVITY)
-  const reviews = seat.service
-    .reviewItems(seat.approver)
+function activity(readable: Hold[], reviewItems: Review[], hold: Hold): Html {
+  const holds = readable.filter((h) => h.agent.id === hold.agent.id && h.id !== hold.id).slice(0, ACTIVITY)
+  const reviews = reviewItems
     .filter((r) => r.agent_id === hold.agent.id)
     .slice(-ACTIVITY)
     .reverse()

@@ -78,7 +78,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       if (a && session?.sub === a.id) return { seat: { service, config, approver: a, csrf: session.csrf, now: now() }, cookies: [] }
       if (a) {
         const fresh = await newSession(c, a, 'sso')
-        service.audit('console.signed_in', `approver:${a.id}`, null, { via: 'sso' })
+        await service.audit('console.signed_in', `approver:${a.id}`, null, { via: 'sso' })
         return { seat: { service, config, approver: a, csrf: fresh.session.csrf, now: now() }, cookies: [fresh.cookie] }
       }
     }
@@ -142,7 +142,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       return showLogin(c, 401, 'That is not a valid approver token. Agent keys cannot sign in here.')
     }
     const { cookie: session } = await newSession(c, approver, 'token')
-    service.audit('console.signed_in', `approver:${approver.id}`, null, { via: 'token' })
+    await service.audit('console.signed_in', `approver:${approver.id}`, null, { via: 'token' })
     return redirect(safeNext(str('next')) ?? BASE, [session, cookie(LOGIN_COOKIE, '', { secure: secure(c), maxAgeS: 0 })])
   })
   app.post(
@@ -150,26 +150,26 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
     signedIn(async (c, seat) => {
       const session = await signer.open(readCookie(c.req.header('cookie'), SESSION_COOKIE), now())
       if (session) signer.revoke(session, now())
-      service.audit('console.signed_out', `approver:${seat.approver.id}`, null, {})
+      await service.audit('console.signed_out', `approver:${seat.approver.id}`, null, {})
       return redirect(`${BASE}/login`, [cookie(SESSION_COOKIE, '', { secure: secure(c), maxAgeS: 0 })])
     }),
   )
 
-  app.get(BASE, signedIn(async (c, seat, cookies) => send(c, queuePage(seat), 200, cookies)))
+  app.get(BASE, signedIn(async (c, seat, cookies) => send(c, await queuePage(seat), 200, cookies)))
   app.get(`${BASE}/`, () => redirect(BASE))
 
   const renderHold = async (c: Context, seat: Seat, id: string, status: number, notice?: { kind: 'error' | 'ok'; text: string }, comment?: string, cookies: string[] = []) => {
     // The same call as GET /_airlock/api/holds/:id: scoped to the approver's groups (another group's hold is "not
     // found"), it records the first view (hold.viewed) and hashes the context.
-    let v: ReturnType<HoldService['view']>
+    let v: Awaited<ReturnType<HoldService['view']>>
     try {
-      v = service.view(id, seat.approver)
+      v = await service.view(id, seat.approver)
     } catch (err) {
       if (err instanceof AirlockError) return errorPage(c, seat, err.status, err.message)
       throw err
     }
-    const fresh = service.store.get(id)!
-    return send(c, holdPage({ seat: { ...seat, now: now() }, hold: fresh, presentation: v.hold, contextSha256: v.context_sha256, notice, comment }), status, cookies)
+    const fresh = (await service.store.get(id))!
+    return send(c, await holdPage({ seat: { ...seat, now: now() }, hold: fresh, presentation: v.hold, contextSha256: v.context_sha256, notice, comment }), status, cookies)
   }
   app.get(
     `${BASE}/holds/:id`,
@@ -191,7 +191,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       const str = await form(c)
       const verb = str('verb')
       const comment = str('comment') ?? ''
-      const hold = service.store.get(id)
+      const hold = await service.store.get(id)
       if (!hold) return errorPage(c, seat, 404, `There is no hold ${id}.`)
       if (verb !== 'approve' && verb !== 'deny') return renderHold(c, seat, id, 400, { kind: 'error', text: 'Choose Approve or Deny.' }, comment)
       if (verb === 'approve' && mayDecide(hold.groups, seat.approver)) {
@@ -218,7 +218,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       const outcome = str('outcome')
       if (outcome !== 'executed' && outcome !== 'failed') return renderHold(c, seat, id, 400, { kind: 'error', text: 'Choose what happened upstream.' })
       try {
-        service.resolve(id, seat.approver, outcome, str('comment')?.trim() || null)
+        await service.resolve(id, seat.approver, outcome, str('comment')?.trim() || null)
       } catch (err) {
         if (!(err instanceof AirlockError)) throw err
         return renderHold(c, seat, id, err.status, { kind: 'error', text: `Not recorded: ${err.message}` })
@@ -226,24 +226,24 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       return redirect(`${BASE}/holds/${id}?done=resolve`)
     }),
   )
-  app.get(`${BASE}/reviews`, signedIn(async (c, seat, cookies) => send(c, reviewsPage(seat), 200, cookies)))
+  app.get(`${BASE}/reviews`, signedIn(async (c, seat, cookies) => send(c, await reviewsPage(seat), 200, cookies)))
   app.post(
     `${BASE}/reviews/:id`,
     signedIn(async (c, seat) => {
       const str = await form(c)
       const verdict = str('verdict')
-      if (verdict !== 'ok' && verdict !== 'flag') return send(c, reviewsPage(seat, { kind: 'error', text: 'Choose "Looks right" or "Flag".' }), 400)
+      if (verdict !== 'ok' && verdict !== 'flag') return send(c, await reviewsPage(seat, { kind: 'error', text: 'Choose "Looks right" or "Flag".' }), 400)
       try {
-        service.markReview(c.req.param('id')!, seat.approver, verdict, str('comment')?.trim() || null)
+        await service.markReview(c.req.param('id')!, seat.approver, verdict, str('comment')?.trim() || null)
       } catch (err) {
         if (!(err instanceof AirlockError)) throw err
-        return send(c, reviewsPage(seat, { kind: 'error', text: err.message }), err.status)
+        return send(c, await reviewsPage(seat, { kind: 'error', text: err.message }), err.status)
       }
-      return send(c, reviewsPage(seat, { kind: 'ok', text: verdict === 'ok' ? 'Marked as looking right.' : 'Flagged; the rule’s approvers are notified.' }))
+      return send(c, await reviewsPage(seat, { kind: 'ok', text: verdict === 'ok' ? 'Marked as looking right.' : 'Flagged; the rule’s approvers are notified.' }))
     }),
   )
-  app.get(`${BASE}/report`, signedIn(async (c, seat, cookies) => send(c, reportPage(seat), 200, cookies)))
-  app.get(`${BASE}/audit`, signedIn(async (c, seat, cookies) => send(c, auditPage(seat, { verify: c.req.query('verify') === '1', holdId: c.req.query('hold') || undefined }), 200, cookies)))
+  app.get(`${BASE}/report`, signedIn(async (c, seat, cookies) => send(c, await reportPage(seat), 200, cookies)))
+  app.get(`${BASE}/audit`, signedIn(async (c, seat, cookies) => send(c, await auditPage(seat, { verify: c.req.query('verify') === '1', holdId: c.req.query('hold') || undefined }), 200, cookies)))
 }
 
 /** Only a path inside the console: never an absolute URL (an open redirect). */

@@ -4,9 +4,9 @@ import { queueFor } from './access.ts'
 import { shellFor, type Seat } from './context.ts'
 import { BASE, duration, page, riskBadge, type Html } from './layout.ts'
 
-export function queuePage(seat: Seat, notice?: { kind: 'error' | 'ok'; text: string }): Html {
-  const holds = queueFor(seat.service, seat.approver)
-  const reviews = seat.service.reviewItems(seat.approver, 'pending').length
+export async function queuePage(seat: Seat, notice?: { kind: 'error' | 'ok'; text: string }): Promise<Html> {
+  const holds = await queueFor(seat.service, seat.approver)
+  const reviews = (await seat.service.reviewItems(seat.approver, 'pending')).length
   return page(
     shellFor(seat, 'Holds waiting for you', 'queue', notice),
     html`<p>${holds.length === 0 ? 'Nothing is waiting for your groups.' : `${holds.length} held request(s) need a decision from ${seat.approver.groups.join(', ')}.`}

@@ -21,9 +21,9 @@ export function queueOverTime(holds: Hold[], now: number, steps = 40): { t: numb
   })
 }
 
-export function reportPage(seat: Seat): Html {
-  const report = seat.service.report(seat.approver)
-  const holds = seat.service.store.all(readScope(seat.approver))
+export async function reportPage(seat: Seat): Promise<Html> {
+  const report = await seat.service.report(seat.approver)
+  const holds = await seat.service.store.all(readScope(seat.approver))
   const times = new Map<string, number[]>()
   for (const h of holds) {
     if (h.decided_at === null || h.state === 'expired') continue

@@ -3,8 +3,8 @@ import { html } from 'hono/html'
 import { shellFor, type Seat } from './context.ts'
 import { BASE, isoTime, page, type Html } from './layout.ts'
 
-export function reviewsPage(seat: Seat, notice?: { kind: 'error' | 'ok'; text: string }): Html {
-  const items = seat.service.reviewItems(seat.approver, 'pending')
+export async function reviewsPage(seat: Seat, notice?: { kind: 'error' | 'ok'; text: string }): Promise<Html> {
+  const items = await seat.service.reviewItems(seat.approver, 'pending')
   return page(
     shellFor(seat, 'Sampled requests to review', 'reviews', notice),
     html`<p>These requests were allowed and sent; a sample is kept for a person to check afterwards. Mark each one ok,

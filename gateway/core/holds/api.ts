@@ -83,7 +83,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const key = presentedKey(c.req.raw.headers, ['header', 'bearer'])
           const agent = key ? await agents.find(key) : undefined
           if (!agent) throw new AirlockError('AIRLOCK_AGENT_KEY_INVALID', `send the agent key of the hold's agent in ${AGENT_KEY_HEADER}`)
-          const hold = service.store.get(c.req.param('id')!)
+          const hold = await service.store.get(c.req.param('id')!)
           if (!hold || hold.agent.id !== agent.id) throw new AirlockError('AIRLOCK_HOLD_NOT_FOUND', 'no such hold for this agent')
           // A poll never waits: an open hold is answered 202 with where to poll again.
           return service.answer(hold, true)
@@ -96,12 +96,12 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const state = c.req.query('state')
           if (state && !STATES.includes(state as HoldState)) throw new AirlockError('AIRLOCK_BAD_REQUEST', `state must be one of ${STATES.join(', ')}`)
           const group = c.req.query('group')
-          return c.json({ holds: service.list(approver, { ...(state ? { state: state as HoldState } : {}), ...(group ? { group } : {}) }) })
+          return c.json({ holds: await service.list(approver, { ...(state ? { state: state as HoldState } : {}), ...(group ? { group } : {}) }) })
         }),
       )
       app.get(
         '/_airlock/api/holds/:id',
-        handle(async (c) => c.json(service.view(c.req.param('id')!, await approverOf(c)))),
+        handle(async (c) => c.json(await service.view(c.req.param('id')!, await approverOf(c)))),
       )
       for (const verb of ['approve', 'deny'] as const) {
         app.post(
@@ -120,7 +120,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const approver = await approverOf(c)
           const body = await jsonBody(c)
           if (body.outcome !== 'executed' && body.outcome !== 'failed') throw new AirlockError('AIRLOCK_BAD_REQUEST', 'outcome must be "executed" or "failed"')
-          return c.json({ hold: service.status(service.resolve(c.req.param('id')!, approver, body.outcome, str(body.comment))) })
+          return c.json({ hold: service.status(await service.resolve(c.req.param('id')!, approver, body.outcome, str(body.comment))) })
         }),
       )
       app.get(
@@ -129,7 +129,7 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const approver = await approverOf(c)
           const state = c.req.query('state')
           if (state && !REVIEW_STATES.includes(state as ReviewState)) throw new AirlockError('AIRLOCK_BAD_REQUEST', `state must be one of ${REVIEW_STATES.join(', ')}`)
-          return c.json({ reviews: service.reviewItems(approver, state as ReviewState | undefined) })
+          return c.json({ reviews: await service.reviewItems(approver, state as ReviewState | undefined) })
         }),
       )
       app.post(
@@ -138,26 +138,26 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           const reviewer = await approverOf(c)
           const body = await jsonBody(c)
           if (body.verdict !== 'ok' && body.verdict !== 'flag') throw new AirlockError('AIRLOCK_BAD_REQUEST', 'verdict must be "ok" or "flag"')
-          return c.json({ review: service.markReview(c.req.param('id')!, reviewer, body.verdict, str(body.comment)) })
+          return c.json({ review: await service.markReview(c.req.param('id')!, reviewer, body.verdict, str(body.comment)) })
         }),
       )
       app.get(
         '/_airlock/api/report',
         handle(async (c) => {
-          return c.json(service.report(await approverOf(c)))
+          return c.json(await service.report(await approverOf(c)))
         }),
       )
       app.get(
         '/_airlock/api/audit',
         handle(async (c) => {
-          return c.json({ records: service.auditRecords(await approverOf(c)) })
+          return c.json({ records: await service.auditRecords(await approverOf(c)) })
         }),
       )
       app.get(
         '/_airlock/api/audit/verify',
         handle(async (c) => {
           await approverOf(c)
-          return c.json(service.verifyAudit())
+          return c.json(await service.verifyAudit())
         }),
       )
     },

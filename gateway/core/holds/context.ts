@@ -2,17 +2,20 @@
 // events sent to approvers, and the agents waiting on a hold. Execution (execution.ts), review sampling (reviews.ts)
 // and the approver's side (service.ts) each change for their own reasons; none of them reaches into another.
 import type { Config } from '../config/schema.ts'
+import { publicErrorText } from '../credentials.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream, WebhookFetch } from '../ports.ts'
 import type { SlackApiFactory } from '../slack/api.ts'
 import { Notifier } from './notifier.ts'
 import { present, type Presentation } from './presentation.ts'
-import type { HoldStore } from './store.ts'
+import type { HoldStorePort } from './store-port.ts'
+import type { PendingAudit } from './store.ts'
 import { isTerminal, type Hold } from './types.ts'
 import type { EventPayload } from './webhooks.ts'
 
 export interface HoldServiceDeps {
   config: Config
-  store: HoldStore
+  /** SQLite (store.ts) on one Node gateway and in the Durable Object; PostgreSQL for several Node gateways. */
+  store: HoldStorePort
   upstream: Upstream
   secrets: Secrets
   logger: Logger
@@ -31,6 +34,12 @@ export interface HoldServiceDeps {
   background?: ((work: Promise<unknown>) => void) | undefined
   /** Called after every delivery pass (the Durable Object re-arms its alarm for the next retry). */
   afterDeliver?: (() => void) | undefined
+  /**
+   * A shared store (PostgreSQL): another gateway may change a hold, so waiting agents also re-read it this often
+   * (the bound on their latency if a change notification is lost), and orphaned executions are looked for on every
+   * tick rather than only at start-up.
+   */
+  shared?: { pollMs: number; orphanedExecutions(): Promise<string[]> } | undefined
 }
 
 export class HoldContext {
@@ -47,7 +56,7 @@ export class HoldContext {
     this.#notifier = new Notifier(deps, this.newId)
   }
 
-  get store(): HoldStore {
+  get store(): HoldStorePort {
     return this.deps.store
   }
 
@@ -63,15 +72,20 @@ export class HoldContext {
     return present(hold, this.deps.config.holds.preview_bytes)
   }
 
-  audit(type: string, actor: string, holdId: string | null, record: unknown): void {
-    this.store.appendAudit(type, actor, holdId, record, this.now())
+  async audit(type: string, actor: string, holdId: string | null, record: unknown): Promise<void> {
+    await this.store.appendAudit(type, actor, holdId, record, this.now())
+  }
+
+  /** An audit record for the store to append inside the transaction that creates a hold. */
+  pendingAudit(type: string, actor: string, record: unknown): PendingAudit {
+    return { type, actor, record, at: this.now() }
   }
 
   /** Queues the event about a hold for its groups' webhooks and Slack channels. */
-  emit(type: string, hold: Hold): void {
+  emit(type: string, hold: Hold): Promise<void> {
     const base = this.deps.config.server.public_url?.replace(/\/$/, '') ?? ''
     const api = `${base}/_airlock/api/holds/${hold.id}`
-    this.enqueue(type, hold.id, hold.groups, {
+    return this.enqueue(type, hold.id, hold.groups, {
       type,
       hold: {
         ...this.present(hold),
@@ -86,13 +100,18 @@ export class HoldContext {
     })
   }
 
-  enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): void {
-    if (this.#notifier.enqueue(type, holdId, groups, event)) void this.deliver()
+  /** Queued when it resolves; the sending runs on (deliver). */
+  async enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): Promise<void> {
+    if (await this.#notifier.enqueue(type, holdId, groups, event)) void this.deliver()
   }
 
   /** Sends due deliveries (notifier.ts), kept alive and followed by afterDeliver where the runtime asks. */
   deliver(): Promise<void> {
-    const work = this.#notifier.deliver().finally(() => this.deps.afterDeliver?.())
+    // A store that fails mid-pass (a shared database gone) ends the pass; the next tick runs it again.
+    const work = this.#notifier
+      .deliver()
+      .catch((err: unknown) => this.deps.logger.warn({ event: 'deliver', error: publicErrorText(err) }, 'webhook delivery pass failed'))
+      .finally(() => this.deps.afterDeliver?.())
     this.background(work)
     return work
   }
@@ -104,17 +123,25 @@ export class HoldContext {
   /** Resolves when the hold reaches a state the agent can act on, or after timeoutMs, or when the agent leaves. */
   waitForOutcome(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      let finished = false
       const check = () => {
-        const h = this.store.get(id)
-        if (!h || isTerminal(h.state)) done()
+        // A store that cannot be read right now (a shared database restarting) leaves the agent waiting: the next
+        // notification, poll or the timeout ends the wait.
+        void Promise.resolve()
+          .then(() => this.store.get(id))
+          .then((h) => (!h || isTerminal(h.state)) && done(), () => {})
       }
       const done = () => {
+        if (finished) return
+        finished = true
         clearTimeout(timer)
+        clearInterval(poll)
         signal?.removeEventListener('abort', done)
         this.#waiters.get(id)?.delete(check)
         resolve()
       }
       const timer = setTimeout(done, timeoutMs)
+      const poll = this.deps.shared ? setInterval(check, this.deps.shared.pollMs) : undefined
       signal?.addEventListener('abort', done)
       let set = this.#waiters.get(id)
       if (!set) this.#waiters.set(id, (set = new Set()))

@@ -8,12 +8,12 @@ import { standardHeaders, standardKey } from './standard-webhooks.ts'
 import { SLACK_HOOK, SlackPoster } from '../slack/poster.ts'
 import { redactUrl } from '../redact.ts'
 import type { SlackApiFactory } from '../slack/api.ts'
-import type { HoldStore } from './store.ts'
+import type { HoldStorePort } from './store-port.ts'
 import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
 
 export interface NotifierDeps {
   config: Config
-  store: HoldStore
+  store: HoldStorePort
   secrets: Secrets
   logger: Logger
   metrics: Metrics
@@ -38,20 +38,20 @@ export class Notifier {
   }
 
   /** Queues one delivery per webhook of each group; true when anything was queued. */
-  enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): boolean {
+  async enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): Promise<boolean> {
     const { config, clock, store } = this.#deps
     const now = clock.now()
     let queued = false
     for (const g of groups) {
       const hooks = config.approver_groups[g]?.webhooks ?? []
-      hooks.forEach((_, i) => {
+      for (const [i] of hooks.entries()) {
         const payload: EventPayload = { ...event, type, id: this.#newId(), created: Math.floor(now / 1000) }
-        store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
+        await store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
         queued = true
-      })
+      }
       // The group's Slack channel: the message is built from the hold when it is sent (slack/poster.ts).
       if (holdId && config.approver_groups[g]?.slack_channel) {
-        store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: SLACK_HOOK, payload: JSON.stringify({ type }) }, now)
+        await store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: SLACK_HOOK, payload: JSON.stringify({ type }) }, now)
         queued = true
       }
     }
@@ -76,32 +76,32 @@ export class Notifier {
 
   async #deliverDue(): Promise<void> {
     const { store, config, clock, secrets } = this.#deps
-    for (const d of store.dueDeliveries(clock.now())) {
+    for (const d of await store.dueDeliveries(clock.now())) {
       const hook = config.approver_groups[d.grp]?.webhooks[d.hook]
       const attempt = d.attempts + 1
       const retryAt = clock.now() + retryDelayMs(attempt)
       const giveUp = attempt >= MAX_ATTEMPTS
-      const failed = (status: number | null, error: string, cause?: string) => {
-        store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
+      const failed = async (status: number | null, error: string, cause?: string) => {
+        await store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
         this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, ...(cause ? { cause } : {}), gave_up: giveUp }, 'webhook delivery failed')
         this.#deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
       }
       if (d.hook === SLACK_HOOK) {
         try {
           await this.#slack.deliver(d)
-          store.recordDelivery(d.id, { state: 'delivered', status: 200, error: null, next_at: d.next_at, at: clock.now() })
+          await store.recordDelivery(d.id, { state: 'delivered', status: 200, error: null, next_at: d.next_at, at: clock.now() })
         } catch (err) {
-          failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
+          await failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
         }
         continue
       }
       if (!hook) {
-        failed(null, `webhook ${d.grp}[${d.hook}] is no longer configured`)
+        await failed(null, `webhook ${d.grp}[${d.hook}] is no longer configured`)
         continue
       }
       const secret = secrets(hook.secret_env)
       if (!secret) {
-        failed(null, `signing secret ${hook.secret_env} is not set; not sent unsigned`)
+        await failed(null, `signing secret ${hook.secret_env} is not set; not sent unsigned`)
         continue
       }
       const event = JSON.parse(d.payload) as EventPayload
@@ -123,12 +123,12 @@ export class Notifier {
           hook.allow_private,
         )
         await res.body?.cancel()
-        if (res.ok) store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
-        else if (res.status >= 300 && res.status < 400) failed(res.status, redirectRefused(res))
-        else failed(res.status, `receiver answered ${res.status}`)
+        if (res.ok) await store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
+        else if (res.status >= 300 && res.status < 400) await failed(res.status, redirectRefused(res))
+        else await failed(res.status, `receiver answered ${res.status}`)
       } catch (err) {
         // Stored with the delivery and shown in the approver API: only Airlock's own words (credentials.ts).
-        failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
+        await failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
       }
     }
   }

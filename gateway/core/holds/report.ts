@@ -2,7 +2,7 @@
 // many decided faster than a person can read (possible rubber stamps), and review coverage — with suggestions
 // to relax rules people always approve or to deny what they always refuse. Approvals should be few and meaningful.
 import type { ReadScope } from './scope.ts'
-import type { HoldStore } from './store.ts'
+import type { HoldStorePort } from './store-port.ts'
 
 export interface RuleFigures {
   rule: string
@@ -56,7 +56,7 @@ const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1
  * coverage come only from the holds and review items of its groups. The audit figures (length and head hash of the
  * whole chain) carry no content and are always of the whole log.
  */
-export function buildReport(store: HoldStore, minDecisions: number, scope?: ReadScope): Report {
+export async function buildReport(store: HoldStorePort, minDecisions: number, scope?: ReadScope): Promise<Report> {
   const byRule = new Map<string, RuleFigures & { times: number[]; fast: number }>()
   const byApprover = new Map<string, ApproverFigures & { times: number[]; fast: number }>()
   const approver = (id: string) => {
@@ -64,7 +64,7 @@ export function buildReport(store: HoldStore, minDecisions: number, scope?: Read
     if (!a) byApprover.set(id, (a = { approver: id, decisions: 0, approvals: 0, denials: 0, median_ms_from_view: null, fast_share: null, times: [], fast: 0 }))
     return a
   }
-  for (const h of store.all(scope)) {
+  for (const h of await store.all(scope)) {
     const rule = h.decision.rule
     let r = byRule.get(rule)
     if (!r) byRule.set(rule, (r = { rule, holds: 0, approved: 0, denied: 0, expired: 0, pending: 0, approval_rate: null, median_ms_to_decide: null, fast_share: null, suggestion: null, times: [], fast: 0 }))
@@ -102,14 +102,14 @@ export function buildReport(store: HoldStore, minDecisions: number, scope?: Read
   })
   const approvers = [...byApprover.values()].map(({ times, fast, ...a }) => ({ ...a, median_ms_from_view: median(times), fast_share: ratio(fast, a.decisions) }))
 
-  const forwarded = store.forwardedCounts()
+  const forwarded = await store.forwardedCounts()
   const coverage = new Map<string, CoverageFigures>()
   const cov = (rule: string) => {
     let c = coverage.get(rule)
     if (!c) coverage.set(rule, (c = { rule, forwarded: forwarded[rule] ?? 0, sampled: 0, reviewed: 0, flagged: 0, coverage: null }))
     return c
   }
-  const items = store.reviews(undefined, scope)
+  const items = await store.reviews(undefined, scope)
   // A scoped reader sees the forwarded counts of the rules whose sampled items it can see, not other teams' rules.
   for (const rule of scope ? new Set(items.map((i) => i.rule)) : Object.keys(forwarded)) cov(rule)
   for (const item of items) {
@@ -119,7 +119,7 @@ export function buildReport(store: HoldStore, minDecisions: number, scope?: Read
     if (item.state === 'flagged') c.flagged++
   }
   const review = [...coverage.values()].map((c) => ({ ...c, coverage: ratio(c.reviewed, c.forwarded) }))
-  const audit = store.auditRecords()
+  const audit = await store.auditRecords()
   return {
     rules: rules.sort((a, b) => b.holds - a.holds),
     approvers: approvers.sort((a, b) => b.decisions - a.decisions),

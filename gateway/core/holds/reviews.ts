@@ -16,10 +16,10 @@ export class ReviewQueue {
   }
 
   /** Counts a forwarded `review` request and samples it into the queue at the rule's rate; true when sampled. */
-  sample(req: Evaluated, upstreamStatus: number): boolean {
+  async sample(req: Evaluated, upstreamStatus: number): Promise<boolean> {
     const ctx = this.#ctx
     const d = req.decision
-    ctx.store.countForwarded(d.rule)
+    await ctx.store.countForwarded(d.rule)
     if (ctx.random() >= d.sample_rate) return false
     const id = ctx.newId()
     const r = req.input.request
@@ -30,37 +30,37 @@ export class ReviewQueue {
       approvers: d.approvers,
       request: { method: req.method, url: req.upstreamUrl.href, headers: r.headers, body: r.body, body_size: r.body_size },
     }
-    ctx.store.addReview({ id, decision_id: req.decisionId, created_at: ctx.now(), agent_id: req.agent.id, route: req.route.name, rule: d.rule, summary: d.summary, context, upstream_status: upstreamStatus })
-    ctx.audit('review.sampled', `policy:${d.rule}`, null, { review_id: id, decision_id: req.decisionId })
+    await ctx.store.addReview({ id, decision_id: req.decisionId, created_at: ctx.now(), agent_id: req.agent.id, route: req.route.name, rule: d.rule, summary: d.summary, context, upstream_status: upstreamStatus })
+    await ctx.audit('review.sampled', `policy:${d.rule}`, null, { review_id: id, decision_id: req.decisionId })
     return true
   }
 
   /** The review items of the approver's groups (all of them for an auditor), oldest first. */
-  items(approver: ApproverConfig, state?: Review['state']): Review[] {
+  async items(approver: ApproverConfig, state?: Review['state']): Promise<Review[]> {
     return this.#ctx.store.reviews(state, readScope(approver))
   }
 
-  item(id: string, approver: ApproverConfig): Review {
-    const review = this.#ctx.store.getReview(id)
+  async item(id: string, approver: ApproverConfig): Promise<Review> {
+    const review = await this.#ctx.store.getReview(id)
     if (!review || !mayRead(reviewGroups(review, this.#allGroups()), approver)) throw notFound('review item', id)
     return review
   }
 
-  mark(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): Review {
+  async mark(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): Promise<Review> {
     const ctx = this.#ctx
-    const review = this.item(id, reviewer)
+    const review = await this.item(id, reviewer)
     assertMayDecide('review item', id, reviewGroups(review, this.#allGroups()), reviewer)
     if (verdict === 'flag' && !comment) throw new AirlockError('AIRLOCK_BAD_REQUEST', 'flagging needs a comment saying what is wrong')
     const state = verdict === 'ok' ? 'ok' : 'flagged'
-    if (!ctx.store.markReview(id, state, reviewer.id, comment, ctx.now())) {
+    if (!(await ctx.store.markReview(id, state, reviewer.id, comment, ctx.now()))) {
       throw new AirlockError('AIRLOCK_CONFLICT', `review item ${id} was already marked`)
     }
-    ctx.audit(`review.${state}`, `approver:${reviewer.id}`, null, { review_id: id, comment })
+    await ctx.audit(`review.${state}`, `approver:${reviewer.id}`, null, { review_id: id, comment })
     if (state === 'flagged') {
       const groups = [...reviewGroups(review, this.#allGroups())]
-      ctx.enqueue('review.flagged', null, groups, { type: 'review.flagged', review: { ...review, state, reviewer: reviewer.id, comment } })
+      await ctx.enqueue('review.flagged', null, groups, { type: 'review.flagged', review: { ...review, state, reviewer: reviewer.id, comment } })
     }
-    return ctx.store.getReview(id)!
+    return (await ctx.store.getReview(id))!
   }
 
   #allGroups(): string[] {

@@ -5,6 +5,7 @@
 // action is scoped to the approver's groups (scope.ts), and every transition is a compare-and-set in the store.
 // Runtime-agnostic: Node runs it in process over node:sqlite, the Workers Durable Object composes it over its SQLite.
 import type { ApproverConfig } from '../config/schema.ts'
+import { publicErrorText } from '../credentials.ts'
 import { sha256Hex } from '../digest.ts'
 import { AirlockError } from '../errors.ts'
 import type { Evaluated, HeldRequest } from '../pipeline/request.ts'
@@ -17,7 +18,7 @@ import { buildReport, type Report } from './report.ts'
 import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
 import { ReviewQueue } from './reviews.ts'
 import { assertMayDecide, mayDecide, mayRead, notFound, readScope } from './scope.ts'
-import type { HoldStore } from './store.ts'
+import type { HoldStorePort } from './store-port.ts'
 import type { Approval, Hold, HoldState, Review } from './types.ts'
 
 export type { HoldServiceDeps } from './context.ts'
@@ -38,14 +39,24 @@ export class HoldService {
     return this.#ctx.deps
   }
 
-  get store(): HoldStore {
+  get store(): HoldStorePort {
     return this.#ctx.store
   }
 
   // The agent's side ---------------------------------------------------------------------------------------------
 
-  pendingCounts(): Record<string, number> {
-    return this.store.pendingCounts()
+  /**
+   * Pending holds per group (policy input). A shared store that cannot be read gives none, so allowed traffic
+   * keeps flowing while the database is away; a hold is refused then (submit fails closed with 503).
+   */
+  async pendingCounts(): Promise<Record<string, number>> {
+    try {
+      return await this.store.pendingCounts()
+    } catch (err) {
+      if (!this.#ctx.deps.shared) throw err
+      this.#ctx.deps.logger.warn({ event: 'store_unavailable', error: publicErrorText(err) }, 'pending counts unavailable')
+      return {}
+    }
   }
 
   /** Stores or joins the hold and returns its id and whether this call created it. Fails closed on any problem. */
@@ -63,7 +74,7 @@ export class HoldService {
     const now = ctx.now()
     const dedupeKey = await sha256Hex([req.agent.id, req.method, req.upstreamUrl.href, req.dedupeSha256 ?? req.bodySha256].join('\n'))
     const caps = Object.fromEntries(Object.entries(config.approver_groups).map(([g, c]) => [g, c.max_pending]))
-    const result = this.store.createOrJoin(
+    const result = await this.store.createOrJoin(
       {
         id: ctx.newId(),
         created_at: now,
@@ -84,10 +95,10 @@ export class HoldService {
       },
       caps,
       now - config.holds.dedupe_window_s * 1000,
-      (hold) => ctx.audit('hold.created', `policy:${d.rule}`, hold.id, { context_sha256: contextHash(ctx.present(hold)), decision: d, agent: hold.agent }),
+      (hold) => ctx.pendingAudit('hold.created', `policy:${d.rule}`, { context_sha256: contextHash(ctx.present(hold)), decision: d, agent: hold.agent }),
     )
     if (result.created) {
-      ctx.emit('hold.created', result.hold)
+      await ctx.emit('hold.created', result.hold)
       ctx.deps.logger.info({ event: 'hold.created', hold_id: result.hold.id, rule: d.rule, groups: d.approvers }, 'hold created')
     }
     return result
@@ -98,7 +109,7 @@ export class HoldService {
     const { hold } = await this.submit(req)
     const wait = agentWait(req.prefer, this.#ctx.config.holds)
     if (wait.waitMs > 0) await this.waitForOutcome(hold.id, wait.waitMs, signal)
-    return { holdId: hold.id, response: this.answer(this.store.get(hold.id)!, wait.respondAsync, req.decisionId) }
+    return { holdId: hold.id, response: this.answer((await this.store.get(hold.id))!, wait.respondAsync, req.decisionId) }
   }
 
   /** Resolves when the hold reaches a state the agent can act on, or after timeoutMs, or when the agent leaves. */
@@ -135,15 +146,15 @@ export class HoldService {
   // and the console call these, never the store directly.
 
   /** A hold the approver may read; another group's hold is "not found" (scope.ts). */
-  #find(id: string, approver: ApproverConfig): Hold {
-    const hold = this.#ctx.store.get(id)
+  async #find(id: string, approver: ApproverConfig): Promise<Hold> {
+    const hold = await this.#ctx.store.get(id)
     if (!hold || !mayRead(hold.groups, approver)) throw notFound('hold', id)
     return hold
   }
 
   /** A hold the approver may decide: readable (else 404) and in one of its groups (else 403, an auditor). */
-  #findToDecide(id: string, approver: ApproverConfig): Hold {
-    const hold = this.#find(id, approver)
+  async #findToDecide(id: string, approver: ApproverConfig): Promise<Hold> {
+    const hold = await this.#find(id, approver)
     assertMayDecide('hold', id, hold.groups, approver)
     return hold
   }
@@ -152,44 +163,42 @@ export class HoldService {
    * Full context for an approver; records the first view of one who may decide (the start of "time to decide"). An
    * auditor's read of another group's hold starts no decision and is not recorded as a view.
    */
-  view(id: string, approver: ApproverConfig): { hold: Presentation; context_sha256: string; state: HoldState; approvals: Approval[]; denial: Hold['denial']; deliveries: object[] } {
-    const hold = this.#find(id, approver)
+  async view(id: string, approver: ApproverConfig): Promise<{ hold: Presentation; context_sha256: string; state: HoldState; approvals: Approval[]; denial: Hold['denial']; deliveries: object[] }> {
+    const hold = await this.#find(id, approver)
     const presentation = this.present(hold)
     const hash = contextHash(presentation)
     if (mayDecide(hold.groups, approver) && !hold.views.some((v) => v.approver === approver.id)) {
       const at = this.#ctx.now()
-      this.#ctx.store.addView(id, { approver: approver.id, at })
-      this.#ctx.audit('hold.viewed', `approver:${approver.id}`, id, { context_sha256: hash })
+      await this.#ctx.store.addView(id, { approver: approver.id, at })
+      await this.#ctx.audit('hold.viewed', `approver:${approver.id}`, id, { context_sha256: hash })
     }
-    const deliveries = this.#ctx.store.deliveries(id).map((d) => ({ event: d.event, group: d.grp, state: d.state, attempts: d.attempts, last_status: d.last_status, last_error: d.last_error }))
+    const deliveries = (await this.#ctx.store.deliveries(id)).map((d) => ({ event: d.event, group: d.grp, state: d.state, attempts: d.attempts, last_status: d.last_status, last_error: d.last_error }))
     return { hold: presentation, context_sha256: hash, state: hold.state, approvals: hold.approvals, denial: hold.denial, deliveries }
   }
 
   /** The holds of the approver's groups (every hold for an auditor), optionally by state and one group. */
-  list(approver: ApproverConfig, filter: { state?: HoldState; group?: string } = {}): object[] {
-    return this.#ctx.store
-      .list({ ...filter, groups: readScope(approver) })
-      .map((h) => ({ ...this.status(h), agent: h.agent, groups: h.groups, risk: h.decision.risk, may_decide: mayDecide(h.groups, approver) }))
+  async list(approver: ApproverConfig, filter: { state?: HoldState; group?: string } = {}): Promise<object[]> {
+    return (await this.#ctx.store.list({ ...filter, groups: readScope(approver) })).map((h) => ({ ...this.status(h), agent: h.agent, groups: h.groups, risk: h.decision.risk, may_decide: mayDecide(h.groups, approver) }))
   }
 
-  #checkExpiry(hold: Hold, now: number): void {
+  async #checkExpiry(hold: Hold, now: number): Promise<void> {
     if (hold.state === 'pending' && now >= hold.expires_at) {
-      this.#execution.expire(hold.id, now)
+      await this.#execution.expire(hold.id, now)
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${hold.id} has expired`)
     }
   }
 
-  #timing(hold: Hold, approverId: string, now: number) {
+  async #timing(hold: Hold, approverId: string, now: number) {
     const view = hold.views.find((v) => v.approver === approverId)
-    const notified = this.#ctx.store.notifiedAt(hold.id) ?? hold.created_at
+    const notified = (await this.#ctx.store.notifiedAt(hold.id)) ?? hold.created_at
     const msFromView = view ? now - view.at : null
     return { ms_from_notify: now - notified, ms_from_view: msFromView, fast: msFromView === null || msFromView < this.#ctx.config.holds.fast_decision_ms }
   }
 
   async approve(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
-    const hold = this.#findToDecide(id, approver)
+    const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
-    this.#checkExpiry(hold, now)
+    await this.#checkExpiry(hold, now)
     if (hold.state !== 'pending') throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only pending holds can be approved`)
     if (approver.id === hold.agent.owner || (approver.email && approver.email.toLowerCase() === hold.agent.owner.toLowerCase())) {
       throw new AirlockError('AIRLOCK_FORBIDDEN', `approver "${approver.id}" owns the agent "${hold.agent.id}" and cannot approve its requests`)
@@ -205,15 +214,15 @@ export class HoldService {
     if (hold.approvals.some((a) => a.approver === approver.id)) {
       throw new AirlockError('AIRLOCK_CONFLICT', `approver "${approver.id}" has already approved hold ${id}; it needs ${hold.decision.approvals_required} distinct approvers`)
     }
-    const approval: Approval = { approver: approver.id, at: now, comment, context_sha256: hash, ...this.#timing(hold, approver.id, now) }
+    const approval: Approval = { approver: approver.id, at: now, comment, context_sha256: hash, ...(await this.#timing(hold, approver.id, now)) }
     const complete = hold.approvals.length + 1 >= hold.decision.approvals_required
-    if (!this.#ctx.store.addApproval(id, approval, complete)) {
+    if (!(await this.#ctx.store.addApproval(id, approval, complete))) {
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} changed while approving; view it again`)
     }
-    this.#ctx.audit(complete ? 'hold.approved' : 'hold.approval_recorded', `approver:${approver.id}`, id, approval)
-    const updated = this.#ctx.store.get(id)!
+    await this.#ctx.audit(complete ? 'hold.approved' : 'hold.approval_recorded', `approver:${approver.id}`, id, approval)
+    const updated = (await this.#ctx.store.get(id))!
     if (complete) {
-      this.#ctx.emit('hold.decided', updated)
+      await this.#ctx.emit('hold.decided', updated)
       this.#ctx.wake(id)
       void this.#execution.execute(id)
     }
@@ -221,32 +230,32 @@ export class HoldService {
   }
 
   async deny(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
-    const hold = this.#findToDecide(id, approver)
+    const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
-    this.#checkExpiry(hold, now)
+    await this.#checkExpiry(hold, now)
     const comment = body.comment?.trim() || null
-    const { ms_from_view, fast } = this.#timing(hold, approver.id, now)
+    const { ms_from_view, fast } = await this.#timing(hold, approver.id, now)
     const denial = { approver: approver.id, at: now, comment, ms_from_view, fast }
-    if (!this.#ctx.store.transition(id, ['pending'], 'denied', now, { decided_at: now, denial })) {
-      throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${this.#ctx.store.get(id)?.state}; only pending holds can be denied`)
+    if (!(await this.#ctx.store.transition(id, ['pending'], 'denied', now, { decided_at: now, denial }))) {
+      throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${(await this.#ctx.store.get(id))?.state}; only pending holds can be denied`)
     }
-    this.#ctx.audit('hold.denied', `approver:${approver.id}`, id, { ...denial, context_sha256: contextHash(this.present(hold)) })
-    const updated = this.#ctx.store.get(id)!
-    this.#ctx.emit('hold.decided', updated)
     this.#ctx.wake(id)
+    await this.#ctx.audit('hold.denied', `approver:${approver.id}`, id, { ...denial, context_sha256: contextHash(this.present(hold)) })
+    const updated = (await this.#ctx.store.get(id))!
+    await this.#ctx.emit('hold.decided', updated)
     return updated
   }
 
   /** A person settles an outcome_unknown hold after checking the upstream. */
-  resolve(id: string, approver: ApproverConfig, outcome: 'executed' | 'failed', comment: string | null): Hold {
-    const hold = this.#findToDecide(id, approver)
+  async resolve(id: string, approver: ApproverConfig, outcome: 'executed' | 'failed', comment: string | null): Promise<Hold> {
+    const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
-    if (!this.#ctx.store.transition(id, ['outcome_unknown'], outcome, now, { error: outcome === 'failed' ? `resolved by ${approver.id}` : undefined })) {
+    if (!await this.#ctx.store.transition(id, ['outcome_unknown'], outcome, now, { error: outcome === 'failed' ? `resolved by ${approver.id}` : undefined })) {
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only outcome_unknown holds can be resolved`)
     }
-    this.#ctx.audit('hold.resolved', `approver:${approver.id}`, id, { outcome, comment })
     this.#ctx.wake(id)
-    return this.#ctx.store.get(id)!
+    await this.#ctx.audit('hold.resolved', `approver:${approver.id}`, id, { outcome, comment })
+    return (await this.#ctx.store.get(id))!
   }
 
   // Execution and the hold clock (execution.ts) ---------------------------------------------------------------
@@ -267,38 +276,38 @@ export class HoldService {
   }
 
   /** After a crash: holds found executing become outcome_unknown for a person, never re-sent. */
-  recover(): void {
-    this.#execution.recover()
+  recover(): Promise<void> {
+    return this.#execution.recover()
   }
 
   /** When the hold clock next has work (the Durable Object's alarm), or null. */
-  nextDueAt(): number | null {
+  nextDueAt(): Promise<number | null> {
     return this.#execution.nextDueAt()
   }
 
   // Review after the fact (reviews.ts) ---------------------------------------------------------------------------
 
-  review(req: Evaluated, upstreamStatus: number): boolean {
+  review(req: Evaluated, upstreamStatus: number): Promise<boolean> {
     return this.#reviews.sample(req, upstreamStatus)
   }
 
   /** The review items of the approver's groups (all of them for an auditor), oldest first. */
-  reviewItems(approver: ApproverConfig, state?: Review['state']): Review[] {
+  reviewItems(approver: ApproverConfig, state?: Review['state']): Promise<Review[]> {
     return this.#reviews.items(approver, state)
   }
 
-  reviewItem(id: string, approver: ApproverConfig): Review {
+  reviewItem(id: string, approver: ApproverConfig): Promise<Review> {
     return this.#reviews.item(id, approver)
   }
 
-  markReview(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): Review {
+  markReview(id: string, reviewer: ApproverConfig, verdict: 'ok' | 'flag', comment: string | null): Promise<Review> {
     return this.#reviews.mark(id, reviewer, verdict, comment)
   }
 
   // Accountability -----------------------------------------------------------------------------------------------
 
   /** The audit records about the approver's groups' holds and review items (all records for an auditor). */
-  auditRecords(approver: ApproverConfig): AuditRecord[] {
+  async auditRecords(approver: ApproverConfig): Promise<AuditRecord[]> {
     return this.#ctx.store.auditRecords(readScope(approver))
   }
 
@@ -306,23 +315,28 @@ export class HoldService {
    * Verifies the whole hash chain. Open to every approver: it needs every record, but what it returns (a count, the
    * head hash, the sequence numbers of broken links) carries no record's content.
    */
-  verifyAudit(): AuditVerification {
-    return verifyChain(this.#ctx.store.auditRecords())
+  async verifyAudit(): Promise<AuditVerification> {
+    return verifyChain(await this.#ctx.store.auditRecords())
   }
 
   /** How approvals are made (report.ts), over the approver's groups (everything for an auditor). */
-  report(approver: ApproverConfig): Report {
+  report(approver: ApproverConfig): Promise<Report> {
     return buildReport(this.#ctx.store, this.#ctx.config.holds.relax_threshold, readScope(approver))
   }
 
   // Events and audit (context.ts) --------------------------------------------------------------------------------
 
-  audit(type: string, actor: string, holdId: string | null, record: unknown): void {
-    this.#ctx.audit(type, actor, holdId, record)
+  audit(type: string, actor: string, holdId: string | null, record: unknown): Promise<void> {
+    return this.#ctx.audit(type, actor, holdId, record)
   }
 
-  emit(type: string, hold: Hold): void {
-    this.#ctx.emit(type, hold)
+  emit(type: string, hold: Hold): Promise<void> {
+    return this.#ctx.emit(type, hold)
+  }
+
+  /** Another gateway changed this hold (a shared store's notification): agents waiting here look again. */
+  wake(id: string): void {
+    this.#ctx.wake(id)
   }
 
   /** Sends due webhook deliveries (notifier.ts). */

@@ -11,7 +11,7 @@ import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredRespons
 export type Awaitable<T> = T | Promise<T>
 
 export interface HoldStorePort {
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | void): Awaitable<CreateResult>
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): Awaitable<CreateResult>
   get(id: string): Awaitable<Hold | undefined>
   list(filter?: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number }): Awaitable<Hold[]>
   all(groups?: ReadScope): Awaitable<Hold[]>
@@ -21,11 +21,11 @@ export interface HoldStorePort {
   addApproval(id: string, approval: Approval, approve: boolean): Awaitable<boolean>
   saveResponse(id: string, r: StoredResponse, at: number): Awaitable<boolean>
   idsIn(state: HoldState, dueBefore?: number): Awaitable<string[]>
+  /** When the earliest pending hold expires, or null with none pending. */
+  nextExpiryAt(): Awaitable<number | null>
   enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): Awaitable<void>
   /** Due deliveries for this caller to send (the PostgreSQL store leases them, so one gateway sends each). */
   dueDeliveries(now: number, limit?: number): Awaitable<Delivery[]>
-  /** When the earliest pending hold expires, or null with none pending (a runtime without a timer arms for it). */
-  nextExpiryAt(): Awaitable<number | null>
   nextDeliveryAt(): Awaitable<number | null>
   recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): Awaitable<void>
   deliveries(holdId?: string): Awaitable<Delivery[]>

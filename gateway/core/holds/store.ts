@@ -90,7 +90,7 @@ export class HoldStore {
    * retry attaches to it, so there is never a second hold, notification or upstream call. Caps are checked in the
    * same transaction, so concurrent requests cannot overshoot them.
    */
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | void): CreateResult {
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): CreateResult {
     return this.db.transaction(() => {
       // Live holds always join; executed and denied ones join within the dedupe window (the retry gets the stored
       // response or the denial again, rather than a second approval request).

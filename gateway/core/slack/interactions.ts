@@ -10,7 +10,7 @@ import type { ApproverConfig, Config } from '../config/schema.ts'
 import { describeForLog, secretValues } from '../credentials.ts'
 import { AirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
-import type { Logger, Secrets } from '../ports.ts'
+import type { Logger, Secrets, SqlDriver } from '../ports.ts'
 import { dwellLeft } from '../console/dwell.ts'
 import { APPROVE, DENY, oneClick, parseButtonValue } from './blocks.ts'
 import { SlackMessages } from './messages.ts'
@@ -41,7 +41,10 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
   const { service, config, logger } = deps
   const slack = config.slack
   if (!slack) return
-  const messages = new SlackMessages(service.store.db)
+  // Posted messages live next to the holds in SQLite; start-up refuses Slack with a PostgreSQL store (node/store.ts).
+  const db = (service.store as { db?: SqlDriver }).db
+  if (!db) throw new AirlockError('AIRLOCK_CONFIG_INVALID', 'Slack approvals need the SQLite store (store.kind: sqlite)')
+  const messages = new SlackMessages(db)
 
   app.post(INTERACTIONS_PATH, async (c) => {
     const secret = deps.secrets(slack.signing_secret_env)
@@ -90,7 +93,7 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
   })
 
   async function decide(verb: string, target: { holdId: string; contextSha256: string }, approver: ApproverConfig, ts: string | undefined, channel: string) {
-    const hold = service.store.get(target.holdId)
+    const hold = await service.store.get(target.holdId)
     if (hold && verb === APPROVE && !oneClick(hold)) {
       throw new AirlockError('AIRLOCK_BAD_REQUEST', 'this hold needs a written comment or is critical: open it in the console to decide')
     }
@@ -104,6 +107,6 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
     const body = { comment: null, context_sha256: target.contextSha256 }
     if (verb === APPROVE) await service.approve(target.holdId, approver, body)
     else await service.deny(target.holdId, approver, body)
-    service.audit('slack.clicked', `approver:${approver.id}`, target.holdId, { action: verb === APPROVE ? 'approve' : 'deny', via: 'slack', message_ts: ts ?? null })
+    await service.audit('slack.clicked', `approver:${approver.id}`, target.holdId, { action: verb === APPROVE ? 'approve' : 'deny', via: 'slack', message_ts: ts ?? null })
   }
 }

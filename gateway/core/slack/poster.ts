@@ -4,9 +4,9 @@
 import type { Config } from '../config/schema.ts'
 import { AirlockError } from '../errors.ts'
 import { contextHash, present } from '../holds/presentation.ts'
-import type { HoldStore } from '../holds/store.ts'
+import type { HoldStorePort } from '../holds/store-port.ts'
 import type { Delivery } from '../holds/types.ts'
-import type { Clock, Secrets } from '../ports.ts'
+import type { Clock, Secrets, SqlDriver } from '../ports.ts'
 import { fetchSlackApi, type SlackApi, type SlackApiFactory } from './api.ts'
 import { holdMessage, outcomeMessage } from './blocks.ts'
 import { SlackMessages } from './messages.ts'
@@ -16,7 +16,7 @@ export const SLACK_HOOK = -1
 
 export interface SlackDeps {
   config: Config
-  store: HoldStore
+  store: HoldStorePort & { db?: SqlDriver }
   secrets: Secrets
   clock: Clock
   slackApi?: SlackApiFactory | undefined
@@ -38,16 +38,23 @@ export function consoleUrl(config: Config, holdId: string): string | undefined {
 
 export class SlackPoster {
   readonly #deps: SlackDeps
-  readonly #messages: SlackMessages
+  #slackMessages: SlackMessages | undefined
   constructor(deps: SlackDeps) {
     this.#deps = deps
-    this.#messages = new SlackMessages(deps.store.db)
+  }
+
+  // Posted messages live next to the holds in SQLite; a PostgreSQL store has none, and start-up refuses Slack with
+  // it (gateway/node/store.ts), so this is only reached with SQLite.
+  get #messages(): SlackMessages {
+    const db = this.#deps.store.db
+    if (!db) throw new AirlockError('AIRLOCK_INTERNAL', 'Slack approvals need the SQLite store (store.kind: sqlite)')
+    return (this.#slackMessages ??= new SlackMessages(db))
   }
 
   /** Sends one queued Slack delivery; throws (and the queue retries) when Slack refuses or cannot be reached. */
   async deliver(d: Delivery): Promise<void> {
     const { config, store } = this.#deps
-    const hold = d.hold_id ? store.get(d.hold_id) : undefined
+    const hold = d.hold_id ? await store.get(d.hold_id) : undefined
     const channel = config.approver_groups[d.grp]?.slack_channel
     if (!hold || !channel) return
     const p = present(hold, config.holds.preview_bytes)

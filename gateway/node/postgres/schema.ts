@@ -6,6 +6,10 @@ import type pg from 'pg'
 /** Advisory lock keys (two-int form: namespace, key) shared by every Airlock gateway on one database. */
 export const LOCK_NS = 0x41_49 // 'AI'
 export const LOCK = { migrate: 1, create: 2, audit: 3 } as const
+/** Namespace of the session locks each gateway holds for its lifetime (key: its executor id): held = alive. */
+export const GATEWAY_NS = 0x41_4a
+/** The channel a hold's id is sent on whenever its state changes (any gateway): waiting agents look again. */
+export const HOLDS_CHANNEL = 'airlock_holds'
 
 /** Ordered migrations; the index + 1 is the schema version. Never edit one that has shipped: append. */
 export const PG_MIGRATIONS: string[] = [
@@ -106,6 +110,16 @@ export const PG_MIGRATIONS: string[] = [
      revoked_by TEXT
    );
    CREATE INDEX grants_agent ON grants (agent_id, expires_at)`,
+  // 3: which gateway is sending an approved hold (its executor id, whose session lock it holds while alive), and a
+  // notification on every state change, delivered at commit to the gateways that LISTEN.
+  `ALTER TABLE holds ADD COLUMN executor INTEGER;
+   CREATE FUNCTION airlock_hold_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM pg_notify('airlock_holds', NEW.id);
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER holds_changed AFTER UPDATE OF state ON holds FOR EACH ROW
+     WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION airlock_hold_changed()`,
 ]
 
 /** Brings the schema to the latest version; safe when several gateways call it at the same moment. */

@@ -16,7 +16,7 @@ import type { CreateResult, NewHold, PendingAudit } from '../../core/holds/store
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from '../../core/holds/types.ts'
 import type { Grant, NewGrant } from '../../core/holds/grants.ts'
 import { toGrant } from '../../core/holds/grant-store.ts'
-import { LOCK, LOCK_NS, migratePg } from './schema.ts'
+import { GATEWAY_NS, HOLDS_CHANNEL, LOCK, LOCK_NS, migratePg } from './schema.ts'
 
 type Row = Record<string, unknown>
 type Db = Pick<pg.PoolClient, 'query'>
@@ -100,17 +100,111 @@ function storeError(err: unknown): unknown {
   return new AirlockError(
     'AIRLOCK_STORE_ERROR',
     `the hold database (PostgreSQL) failed (${code}); requests that need approval are refused until it answers again`,
-    { code },
+    { database_error: code, retry_after_s: 5 },
   )
 }
 
 export class PgHoldStore {
   readonly pool: pg.Pool
   readonly #leaseMs: number
+  readonly #options: PgStoreOptions
+  /**
+   * This gateway's id as an executor: recorded on the holds it sends, and the key of the session advisory lock it
+   * holds on its listening connection while it lives. A gateway that dies (kill -9, lost machine) loses the lock
+   * with its connection, which is how the others tell its unfinished sends from live ones (orphanedExecutions).
+   */
+  readonly executor = 1 + Math.floor(Math.random() * 0x7f_ff_ff_fe)
+  #listener: pg.Client | undefined
+  #listening = false
+  #closed = false
+  #retry: ReturnType<typeof setTimeout> | undefined
+  readonly #changed = new Set<(holdId: string) => void>()
 
-  private constructor(pool: pg.Pool, leaseMs: number) {
+  private constructor(pool: pg.Pool, leaseMs: number, options: PgStoreOptions) {
     this.pool = pool
     this.#leaseMs = leaseMs
+    this.#options = options
+  }
+
+  /**
+   * Calls fn with a hold's id whenever any gateway changes its state (LISTEN/NOTIFY, delivered at commit). Also
+   * takes this gateway's executor lock. The connection is re-opened when it drops (database restarted); a
+   * notification sent while it was down is lost, which is why waiting agents also poll (store.poll_ms).
+   */
+  async listen(fn: (holdId: string) => void): Promise<void> {
+    this.#changed.add(fn)
+    if (this.#listening) return
+    this.#listening = true
+    await this.#connectListener().catch(() => this.#scheduleListener())
+  }
+
+  /** Whether this gateway currently holds its executor lock (its listening connection is up). */
+  get listening(): boolean {
+    return this.#listener !== undefined
+  }
+
+  async #connectListener(): Promise<void> {
+    if (this.#closed) return
+    const client = new pg.Client({ connectionString: this.#options.connectionString, ssl: this.#options.ssl, connectionTimeoutMillis: this.#options.connectionTimeoutMs ?? 5_000 })
+    const lost = () => {
+      if (this.#listener !== client) return
+      this.#listener = undefined
+      client.end().catch(() => {})
+      this.#scheduleListener()
+    }
+    client.on('error', lost)
+    client.on('end', lost)
+    client.on('notification', (n) => {
+      if (n.channel !== HOLDS_CHANNEL || !n.payload) return
+      for (const fn of this.#changed) fn(n.payload)
+    })
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${HOLDS_CHANNEL}`)
+      await client.query('SELECT pg_advisory_lock($1, $2)', [GATEWAY_NS, this.executor])
+    } catch (err) {
+      client.end().catch(() => {})
+      throw err
+    }
+    if (this.#closed) {
+      await client.end().catch(() => {})
+      return
+    }
+    this.#listener = client
+  }
+
+  #scheduleListener(): void {
+    if (this.#closed || this.#retry) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      this.#connectListener().catch(() => this.#scheduleListener())
+    }, 1_000)
+    this.#retry.unref?.()
+  }
+
+  /**
+   * Holds left in 'executing' by gateways that are gone: their executor lock is free (taken and released here in a
+   * transaction). Never this gateway's own, and never a live gateway's: those are still sending.
+   */
+  async orphanedExecutions(): Promise<string[]> {
+    const rows = await this.#q(`SELECT id, executor FROM holds WHERE state = 'executing'`)
+    const byExecutor = new Map<number | null, string[]>()
+    for (const r of rows) {
+      const e = (r.executor as number | null) ?? null
+      if (e === this.executor) continue
+      byExecutor.set(e, [...(byExecutor.get(e) ?? []), r.id as string])
+    }
+    const orphaned: string[] = []
+    for (const [e, ids] of byExecutor) {
+      const free =
+        e === null ||
+        (await this.#tx([], async (db) => {
+          const r = await db.query<{ free: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS free', [GATEWAY_NS, e])
+          return r.rows[0]!.free
+        }))
+      if (free) orphaned.push(...ids)
+    }
+    return orphaned
   }
 
   /** Opens the pool and migrates (under an advisory lock, so gateways starting together are safe). */
@@ -127,7 +221,7 @@ export class PgHoldStore {
     pool.on('error', () => {})
     // A connection lost while checked out also reports on the client itself; the query in flight rejects with it.
     pool.on('connect', (client) => client.on('error', () => {}))
-    const store = new PgHoldStore(pool, o.deliveryLeaseMs ?? 60_000)
+    const store = new PgHoldStore(pool, o.deliveryLeaseMs ?? 60_000, o)
     try {
       await migratePg(pool)
     } catch (err) {
@@ -142,8 +236,13 @@ export class PgHoldStore {
     return migratePg(this.pool)
   }
 
-  close(): Promise<void> {
-    return this.pool.end()
+  async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#retry)
+    const listener = this.#listener
+    this.#listener = undefined
+    await listener?.end().catch(() => {})
+    await this.pool.end()
   }
 
   async #q(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -193,7 +292,7 @@ export class PgHoldStore {
    * Stores a new hold, or returns the live (or recently settled) hold an identical request already created, on any
    * gateway. Caps are counted in the same transaction; the audit record is appended in it too.
    */
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | void): Promise<CreateResult> {
+  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): Promise<CreateResult> {
     return this.#tx([LOCK.create], async (db) => {
       const existing = (
         await db.query(
@@ -225,9 +324,9 @@ export class PgHoldStore {
         )
       ).rows[0] as Row
       const hold = toHold(row)
-      let entry: PendingAudit | void
+      let entry: PendingAudit | undefined
       try {
-        entry = audit(hold)
+        entry = audit(hold) ?? undefined
       } catch (err) {
         if (typeof err === 'object' && err !== null) callerErrors.add(err)
         throw err
@@ -273,9 +372,9 @@ export class PgHoldStore {
   async transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string | undefined; denial?: Denial } = {}): Promise<boolean> {
     const changed = await this.#n(
       `UPDATE holds SET state = $1, updated_at = $2, decided_at = COALESCE($3, decided_at), error = COALESCE($4, error),
-         denial = COALESCE($5, denial)
+         denial = COALESCE($5, denial), executor = CASE WHEN $1 = 'executing' THEN $8::integer ELSE executor END
        WHERE id = $6 AND state = ANY($7::text[])`,
-      [to, at, fields.decided_at ?? null, fields.error ?? null, fields.denial ? json(fields.denial) : null, id, from],
+      [to, at, fields.decided_at ?? null, fields.error ?? null, fields.denial ? json(fields.denial) : null, id, from, this.executor],
     )
     return changed === 1
   }

@@ -27,6 +27,9 @@ export function workersWarnings(config: Config): string[] {
         `route "${r.name}": upstream ${r.upstream} is an IP address; Workers' fetch cannot reach IP addresses once deployed, use a host name`,
       )
   }
+  if (config.store.kind === 'postgres') {
+    out.push('store.kind is postgres: on Workers holds live in the Durable Object (one consistent home already); the store section is not used there')
+  }
   for (const [g, group] of Object.entries(config.approver_groups)) {
     group.webhooks.forEach((w, i) => {
       if (isIpLiteral(new URL(w.url).hostname))

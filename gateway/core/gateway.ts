@@ -15,6 +15,7 @@ import { MemoryRateCounter } from './limits/rate.ts'
 import type { Clock, HoldGate, Logger, Metrics, PolicySource, RateCounter, Secrets, Upstream } from './ports.ts'
 import { AgentDirectory } from './pipeline/agents.ts'
 import { readBody } from './pipeline/body.ts'
+import { takeGrantUse, grantIdOf } from './pipeline/grant.ts'
 import { decide } from './pipeline/decide.ts'
 import { DECISION_PATH, type DecisionLogLine } from './pipeline/decision-log.ts'
 import { enforce } from './pipeline/enforce.ts'
@@ -103,7 +104,10 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
 
     const pendingHolds = deps.holds ? await deps.holds.pendingCounts() : {}
     const mcp = route.protocol === 'mcp' ? httpMcpInput(request.headers) : undefined
-    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, usage, mcp }
+    // Grants apply to plain HTTP routes: an MCP message is decided and enforced on its own (mcp/stage.ts), which takes
+    // no grant's use, so its policy sees none.
+    const grants = deps.holds && !mcp ? await deps.holds.grantsFor(agent.id, started) : []
+    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, grants, usage, mcp }
     if (mcp && request.method === 'POST' && !target.send) {
       // An MCP route: each JSON-RPC message of the POST is decided and enforced on its own (mcp/stage.ts).
       const stage = { policy, defaults, logInput: config.log.decision_input, holds: deps.holds, metrics, send }
@@ -112,9 +116,21 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       if (handled.log.error_code) metrics.error(handled.log.error_code)
       return handled.response
     }
-    const decided = decide(policy, { parts }, { defaults, logInput: config.log.decision_input })
+    let decided = decide(policy, { parts }, { defaults, logInput: config.log.decision_input })
     Object.assign(fields, decided.log)
     if (!decided.ok) throw decided.error
+    const grantId = grantIdOf(decided.decision)
+    if (grantId !== undefined) {
+      // A grant allowed it: take one use before forwarding, or decide again without grants (held, fail closed).
+      const use = await takeGrantUse(deps.holds, grantId, { agent_id: agent.id, route: route.name, decision_id: decisionId })
+      fields.grant = use.log
+      if (!use.taken) {
+        decided = decide(policy, { parts: { ...parts, grants: [] } }, { defaults, logInput: config.log.decision_input })
+        Object.assign(fields, decided.log)
+        if (!decided.ok) throw decided.error
+        if (grantIdOf(decided.decision) !== undefined) throw new AirlockError('AIRLOCK_POLICY_MALFORMED', 'the policy allowed by a grant it was not shown; the request was refused')
+      }
+    }
     const { decision, input } = decided
     held.input = input
     metrics.decision(decision.action, decision.rule, (decided.log.eval_us ?? 0) / 1e6)

@@ -2,7 +2,7 @@
 // tests inject their own, so nothing in the core is monkey-patched. This module imports only types, and only from
 // modules that import no port back (request.ts, config, policy/decision.ts), so it can never close an import loop.
 import type { Hono } from 'hono'
-import type { Evaluated, HeldRequest } from './pipeline/request.ts'
+import type { Evaluated, GrantInput, HeldRequest } from './pipeline/request.ts'
 
 /** Reads a secret by name: process.env on Node, Worker secrets on Workers. */
 export type Secrets = (name: string) => string | undefined
@@ -88,6 +88,13 @@ export interface HoldOutcome {
 export interface HoldGate {
   /** Pending holds per approver group, shown to policies as input.gateway.pending_holds. */
   pendingCounts(): Promise<Record<string, number>>
+  /** The agent's live grants, shown to policies as input.gateway.grants (read from the store on every request). */
+  grantsFor(agentId: string, nowMs: number): Promise<GrantInput[]>
+  /**
+   * Takes one use of a grant that allowed a request, atomically in the store (and audits it); the uses so far, or
+   * undefined when refused (revoked, expired or used up since the policy saw it): the request is then held.
+   */
+  useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined>
   /** Stores (or joins, for an identical retry) a hold, notifies approvers, waits as the agent asked. */
   hold(req: HeldRequest, signal: AbortSignal): Promise<HoldOutcome>
   /** Samples a forwarded `review` request into the after-the-fact review queue; true when sampled. */

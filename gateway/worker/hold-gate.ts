@@ -60,6 +60,11 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
   }
 
   let pending: { counts: Record<string, number>; at: number } | undefined
+  // Which agents have a live grant, refreshed with the pending counts: an agent without one costs no call. Only this
+  // "has none" shortcut is cached (a grant made in the last second may be missed: the request is held, as without
+  // it); the grants themselves are read fresh, and the use is taken in the object, so a revoke or an expiry is
+  // never outlived.
+  let grantAgents: { agents: Set<string>; at: number } | undefined
 
   return {
     async pendingCounts() {
@@ -68,6 +73,25 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
         pending = { counts: await idempotent('pendingCounts', () => holds().pendingCounts()), at: now }
       }
       return { ...pending.counts }
+    },
+
+    async grantsFor(agentId, nowMs) {
+      const now = clock.now()
+      if (!grantAgents || now - grantAgents.at >= PENDING_TTL_MS) {
+        grantAgents = { agents: new Set(await idempotent('grantAgents', () => holds().grantAgents())), at: now }
+      }
+      if (!grantAgents.agents.has(agentId)) return []
+      return idempotent('grantsFor', () => holds().grantsFor(agentId, nowMs))
+    },
+
+    async useGrant(id, use) {
+      // Not retried: a use taken before a reset would be taken twice. A failure refuses the use (the request is held).
+      try {
+        return await holds().useGrant(id, use)
+      } catch (err) {
+        logger.error({ event: 'holds_object', call: 'useGrant', grant_id: id, error: describeThrown(err) }, 'grant use failed; the request is held')
+        return undefined
+      }
     },
 
     async hold(req, signal) {

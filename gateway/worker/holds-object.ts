@@ -15,6 +15,7 @@ import { agentWait } from '../core/holds/answers.ts'
 import { nextDue } from '../core/holds/execution.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { HoldStore } from '../core/holds/store.ts'
+import type { GrantInput } from '../core/pipeline/request.ts'
 import { noMetrics, systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
 import { createConsoleLogger } from './logger.ts'
 import { createDurableSqlDriver } from './sql-driver.ts'
@@ -34,6 +35,10 @@ export interface HoldsApi {
   submit(req: WireHeld): Promise<WireResult<Submitted>>
   settle(holdId: string, waitMs: number, respondAsync: boolean, decisionId?: string): Promise<Response>
   review(req: WireEvaluated, upstreamStatus: number): Promise<boolean>
+  /** The agents that have a live grant (read with the pending counts, so agents without one cost no call). */
+  grantAgents(): Promise<string[]>
+  grantsFor(agentId: string, nowMs: number): Promise<GrantInput[]>
+  useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined>
 }
 
 export interface HoldsEnv {
@@ -102,6 +107,20 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
 
     async pendingCounts(): Promise<Record<string, number>> {
       return this.#service.pendingCounts()
+    }
+
+    // Grants: the object owns them like holds; a use is one conditional UPDATE in its SQLite (grant-store.ts).
+    async grantAgents(): Promise<string[]> {
+      return this.#service.grants.agents(clock.now())
+    }
+
+    async grantsFor(agentId: string, nowMs: number): Promise<GrantInput[]> {
+      return this.#service.grants.forAgent(agentId, nowMs)
+    }
+
+    async useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined> {
+      const g = await this.#service.grants.use(id, use)
+      return g ? { uses: g.uses, max_uses: g.max_uses } : undefined
     }
 
     /** Stores or joins the hold (idempotent: a retried call joins the hold the first one made). */

@@ -7,12 +7,13 @@
 #   {"rule": "stripe.refund_large", "reason": "…",            required
 #    "risk": "high", "summary": "Refund $1,234.56 on ch_1",   optional
 #    "approvers": ["payments"], "approvals_required": 2, "require_comment": true, "timeout_s": 3600,
-#    "sample_rate": 0.2}
+#    "sample_rate": 0.2, "grantable": true}
 #
 # `data.airlock.decision` (the compiled entrypoint `airlock/decision`) is always exactly one object:
 #
 #   {"action", "rule", "reason", "risk", "summary", "approvers", "approvals_required", "require_comment",
-#    "timeout_s"? (hold only), "sample_rate"? (review only), "matched": [every rule id that matched, any action]}
+#    "timeout_s"? (hold only), "sample_rate"? (review only), "grantable"? (hold only, when true),
+#    "grant"? (the grant id, when a grant allowed it), "matched": [every rule id that matched, any action]}
 #
 # Precedence: deny > hold > review > allow; nothing matched → airlock.default_deny. Within the winning action the
 # element with the highest risk wins (then the smallest rule id, then the smallest element), and supplies rule,
@@ -20,6 +21,11 @@
 # united; for a hold, approvals_required is the largest (at least 1), require_comment is true if any says so and
 # timeout_s is the smallest; for a review, sample_rate is the largest. Fields that do not apply to the winning action
 # are ignored (approvals_required is then 1, require_comment false).
+# Grants (docs/approvals.md): a hold is grantable when every winning hold element has the same rule id, says
+# `grantable: true` and is not `critical`; the decision then says "grantable": true, and an approver may add a grant
+# when approving it. A live grant in input.gateway.grants for that rule, this agent and this route, whose bounds the
+# request stays within, turns such a hold into an allow with rule "grant:<id>" (the gateway then takes one use of the
+# grant atomically, and holds the request after all if that use is refused).
 # An element that is not a valid object (missing rule/reason, unknown field, wrong type, a hold without approvers) or
 # a `deny`/`hold`/… that is not a set (e.g. `deny if …`) turns into a deny with rule "airlock.invalid_rule": a broken
 # policy fails closed, with a reason that names the package and the problem.
@@ -45,6 +51,7 @@ _field_message := {
 	"require_comment": "require_comment must be a boolean",
 	"timeout_s": "timeout_s must be a whole number of seconds >= 1",
 	"sample_rate": "sample_rate must be a number from 0 to 1",
+	"grantable": "grantable must be a boolean",
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -213,6 +220,8 @@ _valid("sample_rate", v) if {
 	v <= 1
 }
 
+_valid("grantable", v) if is_boolean(v)
+
 _nonempty_string(v) if {
 	is_string(v)
 	v != ""
@@ -271,6 +280,67 @@ _optional["sample_rate"] := max(_given("sample_rate")) if {
 	count(_given("sample_rate")) > 0
 }
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Grants.
+
+# The one rule id a grant for this hold is about, defined only when the hold may be granted.
+_grant_rule := r if {
+	_action == "hold"
+	rules := {e.rule | some e in _winners}
+	count(rules) == 1
+	some r in rules
+	every e in _winners {
+		e.element.grantable == true
+		e.risk != "critical"
+	}
+}
+
+_optional["grantable"] := true if _grant_rule
+
+_usable_grants contains g if {
+	rule := _grant_rule
+	some g in input.gateway.grants
+	g.rule == rule
+	g.agent_id == input.agent.id
+	g.route == _request_route
+	g.expires_at_ns > input.gateway.now_ns
+	g.uses < g.max_uses
+	every b in g.bounds {
+		_within(b)
+	}
+}
+
+# A bound fixed from the approved request: the same value, or a number no higher.
+_within(b) if {
+	b.op == "equals"
+	input.request[b["in"]][b.field] == b.value
+}
+
+_within(b) if {
+	b.op == "max"
+	v := input.request[b["in"]][b.field]
+	is_number(v)
+	is_number(b.value)
+	v <= b.value
+}
+
+# The smallest grant id, so the choice is deterministic when several match.
+_grant := min({[g.id, g] | some g in _usable_grants})[1] if count(_usable_grants) > 0
+
+_granted := object.union(object.remove(_folded, ["timeout_s", "grantable"]), {
+	"action": "allow",
+	"rule": concat("", ["grant:", _grant.id]),
+	"reason": concat("", [
+		"allowed by a grant from approver ", _grant.created_by, " for rule ", _grant.rule,
+		" (made when approving hold ", _grant.hold_id, "; use ", format_int(_grant.uses + 1, 10), " of ",
+		format_int(_grant.max_uses, 10), ")",
+	]),
+	"grant": _grant.id,
+	"approvers": [],
+	"approvals_required": 1,
+	"require_comment": false,
+})
+
 _matched := sort({id | some e in _entries; some id in e.ids})
 
 _folded := object.union(
@@ -289,6 +359,8 @@ _folded := object.union(
 )
 
 decision := d if {
+	d := _granted
+} else := d if {
 	d := _folded
 } else := {
 	"action": "deny",

@@ -218,3 +218,72 @@ test_request_shortcuts_on_a_malformed_input if {
 	lib.query == {} with input as inp
 	lib.body == {} with input as inp
 }
+
+# Grants (docs/approvals.md "Grants"): a matching live grant turns a grantable hold into an allow naming it.
+
+_gh := {"rule": "p.refund", "reason": "money moves", "approvers": ["payments"], "grantable": true}
+
+_grant(over) := object.union({
+	"id": "g1", "hold_id": "h1", "rule": "p.refund", "agent_id": _input.agent.id, "route": "httpbin",
+	"created_by": "alice", "expires_at_ns": _input.gateway.now_ns + 60000000000, "uses": 2, "max_uses": 5,
+	"bounds": [{"in": "body", "field": "amount", "op": "equals", "value": "5000"}],
+}, over)
+
+_decide_with(rules, grants) := d if {
+	d := data.airlock.decision with data.airlock.rules as rules with input as object.union(_input, {"gateway": object.union(_input.gateway, {"grants": grants})})
+}
+
+test_a_grantable_hold_says_so if {
+	_decide({"p": {"hold": {_gh}}}).grantable == true
+	not _decide({"p": {"hold": {{"rule": "p.refund", "reason": "r", "approvers": ["payments"]}}}}).grantable
+	# never for critical, and not when two different rules are held
+	not _decide({"p": {"hold": {object.union(_gh, {"risk": "critical"})}}}).grantable
+	not _decide({"p": {"hold": {_gh, object.union(_gh, {"rule": "p.other"})}}}).grantable
+	# a grantable that is not a boolean is a broken policy
+	_decide({"p": {"hold": {object.union(_gh, {"grantable": "yes"})}}}).rule == "airlock.invalid_rule"
+}
+
+test_a_matching_grant_turns_the_hold_into_an_allow if {
+	d := _decide_with({"p": {"hold": {_gh}}}, [_grant({})])
+	d.action == "allow"
+	d.rule == "grant:g1"
+	d.grant == "g1"
+	contains(d.reason, "grant from approver alice")
+	contains(d.reason, "use 3 of 5")
+	not d.timeout_s
+	not d.grantable
+	d.matched == ["p.refund"]
+}
+
+test_a_grant_does_not_apply_when_it_does_not_match if {
+	rules := {"p": {"hold": {_gh}}}
+	_decide_with(rules, [_grant({"rule": "p.other"})]).action == "hold"
+	_decide_with(rules, [_grant({"agent_id": "someone-else"})]).action == "hold"
+	_decide_with(rules, [_grant({"route": "stripe"})]).action == "hold"
+	_decide_with(rules, [_grant({"expires_at_ns": _input.gateway.now_ns})]).action == "hold"
+	_decide_with(rules, [_grant({"uses": 5})]).action == "hold"
+	_decide_with(rules, [_grant({"bounds": [{"in": "body", "field": "amount", "op": "equals", "value": "9999"}]})]).action == "hold"
+	_decide_with({"p": {"hold": {object.union(_gh, {"grantable": false})}}}, [_grant({})]).action == "hold"
+	_decide_with({"p": {"hold": {object.union(_gh, {"risk": "critical"})}}}, [_grant({})]).action == "hold"
+	# a deny still wins over a grant
+	_decide_with({"p": {"hold": {_gh}, "deny": {{"rule": "p.no", "reason": "no"}}}}, [_grant({})]).action == "deny"
+}
+
+test_a_max_bound_allows_no_higher_number if {
+	inp := object.union(_input, {"request": object.union(_input.request, {"body": {"amount": 40}})})
+	g := _grant({"bounds": [{"in": "body", "field": "amount", "op": "max", "value": 50}]})
+	low := object.union(inp, {"gateway": object.union(inp.gateway, {"grants": [g]})})
+	high := object.union(low, {"request": object.union(low.request, {"body": {"amount": 51}})})
+	text := object.union(low, {"request": object.union(low.request, {"body": {"amount": "40"}})})
+	rules := {"p": {"hold": {_gh}}}
+	a := data.airlock.decision with data.airlock.rules as rules with input as low
+	a.rule == "grant:g1"
+	b := data.airlock.decision with data.airlock.rules as rules with input as high
+	b.action == "hold"
+	c := data.airlock.decision with data.airlock.rules as rules with input as text
+	c.action == "hold"
+}
+
+test_the_smallest_matching_grant_id_is_used if {
+	_decide_with({"p": {"hold": {_gh}}}, [_grant({"id": "g9"}), _grant({"id": "g2"})]).rule == "grant:g2"
+}

@@ -316,6 +316,7 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       const a = await s.createGrant(grant(), { type: 'grant.created', actor: 'approver:alice', record: {} })
       const b = await s.createGrant(grant({ agent_id: 'other-bot' }), { type: 'grant.created', actor: 'approver:alice', record: {} })
       expect((await s.liveGrants('billing-bot', 2_000)).map((g) => g.id)).toEqual([a.id])
+      expect((await s.grantAgents(2_000)).sort()).toEqual(['billing-bot', 'other-bot'])
       expect(await s.liveGrants('billing-bot', 10_000)).toEqual([])
       expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 10_000 }, used('late'))).toBeUndefined()
       expect(await s.useGrant(a.id, { agent_id: 'other-bot', route: 'stripe', now: 2_000 }, used('x'))).toBeUndefined()

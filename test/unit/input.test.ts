@@ -43,7 +43,7 @@ describe('buildInput', () => {
       agent,
       route: { name: 'stripe', upstream: 'https://api.stripe.com' },
       intent: 'charge for order 42',
-      gateway: { now: '2026-11-23T12:00:00.000Z', now_ns: Date.UTC(2026, 10, 23, 12) * 1e6, pending_holds: { payments: 2 } },
+      gateway: { now: '2026-11-23T12:00:00.000Z', now_ns: Date.UTC(2026, 10, 23, 12) * 1e6, pending_holds: { payments: 2 }, grants: [] },
     })
   })
 

@@ -146,6 +146,13 @@ const webhookSchema = z
 export const approverGroupSchema = z
   .object({
     max_pending: z.number().int().positive().default(50).describe('cap on pending holds; past it new holds are refused'),
+    max_grant_minutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_080)
+      .default(0)
+      .describe('longest grant (minutes) an approver of this group may add when approving a grantable hold; 0: no grants'),
     min_dwell_s: z
       .number()
       .min(0)

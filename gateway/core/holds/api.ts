@@ -10,6 +10,8 @@ import { AirlockError, errorResponse, toAirlockError } from '../errors.ts'
 import { KeyRing } from '../keys.ts'
 import { AGENT_KEY_HEADER, presentedKey } from '../pipeline/agents.ts'
 import type { HoldGate, Logger, Secrets } from '../ports.ts'
+import { status as grantStatus } from './grant-desk.ts'
+import type { Grant, GrantRequest } from './grants.ts'
 import type { HoldService } from './service.ts'
 import { HOLD_STATES as STATES, type HoldState, type Review } from './types.ts'
 import { mountConsole } from '../console/mount.ts'
@@ -70,6 +72,8 @@ export async function createHoldGate(service: HoldService, config: Config, secre
     async pendingCounts() {
       return service.pendingCounts()
     },
+    grantsFor: (agentId, nowMs) => service.grants.forAgent(agentId, nowMs),
+    useGrant: (id, use) => service.grants.use(id, use),
     hold: (req, signal) => service.hold(req, signal),
     async review(req, status) {
       return service.review(req, status)
@@ -109,11 +113,26 @@ export async function createHoldGate(service: HoldService, config: Config, secre
           handle(async (c) => {
             const approver = await approverOf(c)
             const body = await jsonBody(c)
-            const hold = await service[verb](c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256) })
-            return c.json({ hold: service.status(hold), approvals: hold.approvals, denial: hold.denial })
+            const grant = verb === 'approve' ? grantRequest(body.grant) : undefined
+            const hold = await service[verb](c.req.param('id')!, approver, { comment: str(body.comment), context_sha256: str(body.context_sha256), grant })
+            const made = (hold as { grant?: Grant }).grant
+            const granted = made ? { grant: grantStatus(made, made.created_at) } : {}
+            return c.json({ hold: service.status(hold), approvals: hold.approvals, denial: hold.denial, ...granted })
           }),
         )
       }
+      // Grants (docs/approvals.md "Grants"): listed and revoked within the approver's groups.
+      app.get(
+        '/_airlock/api/grants',
+        handle(async (c) => c.json({ grants: await service.grants.list(await approverOf(c)) })),
+      )
+      const revoke = handle(async (c) => {
+        const approver = await approverOf(c)
+        const body = c.req.method === 'POST' ? await jsonBody(c) : {}
+        return c.json({ grant: await service.grants.revoke(c.req.param('id')!, approver, str(body.comment)) })
+      })
+      app.delete('/_airlock/api/grants/:id', revoke)
+      app.post('/_airlock/api/grants/:id/revoke', revoke)
       app.post(
         '/_airlock/api/holds/:id/resolve',
         handle(async (c) => {
@@ -162,4 +181,22 @@ export async function createHoldGate(service: HoldService, config: Config, secre
       )
     },
   }
+}
+
+/** The `grant` of an approve body: {minutes, max_uses, bounds?: {same?: [field], max?: [field]}}; undefined if absent. */
+export function grantRequest(v: unknown): GrantRequest | undefined {
+  if (v === undefined || v === null) return undefined
+  const bad = (msg: string) => new AirlockError('AIRLOCK_BAD_REQUEST', `grant: ${msg}, e.g. {"minutes": 30, "max_uses": 5, "bounds": {"same": ["customer"], "max": ["amount"]}}`)
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('must be an object')
+  const g = v as Record<string, unknown>
+  if (typeof g.minutes !== 'number' || typeof g.max_uses !== 'number') throw bad('needs numbers minutes and max_uses')
+  const names = (x: unknown, key: string): string[] | undefined => {
+    if (x === undefined) return undefined
+    if (!Array.isArray(x) || !x.every((n) => typeof n === 'string')) throw bad(`bounds.${key} must be an array of field names`)
+    return x as string[]
+  }
+  const b = g.bounds
+  if (b !== undefined && (typeof b !== 'object' || b === null || Array.isArray(b))) throw bad('bounds must be an object')
+  const bounds = b as { same?: unknown; max?: unknown } | undefined
+  return { minutes: g.minutes, max_uses: g.max_uses, bounds: bounds ? { same: names(bounds.same, 'same'), max: names(bounds.max, 'max') } : undefined }
 }

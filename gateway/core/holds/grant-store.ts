@@ -42,6 +42,11 @@ export function liveGrants(db: SqlDriver, agentId: string, now: number): Grant[]
   return db.all<Row>(`SELECT * FROM grants WHERE agent_id = ? AND ${LIVE} ORDER BY id`, agentId, now).map(toGrant)
 }
 
+/** The agents that have a live grant at `now` (the Workers gate reads this once a second to skip the others). */
+export function grantAgents(db: SqlDriver, now: number): string[] {
+  return db.all<{ agent_id: string }>(`SELECT DISTINCT agent_id FROM grants WHERE ${LIVE}`, now).map((r) => r.agent_id)
+}
+
 /** Every grant (in a reader's scope), newest first. */
 export function listGrants(db: SqlDriver, groups: ReadScope, limit = 500): Grant[] {
   const rows = groups

@@ -5,6 +5,9 @@
 // conditional statement, before forwarding — so expiry, revocation and the use limit hold under concurrency on every
 // store, and nothing about a grant is cached in process memory.
 import { AirlockError } from '../errors.ts'
+import type { GrantInput } from '../pipeline/request.ts'
+
+export type { GrantInput }
 
 /**
  * One field constraint, fixed when the grant is made from the approved request's parsed body or query:
@@ -43,21 +46,6 @@ export interface GrantRequest {
   max_uses: number
   /** Field names of the approved request that must stay the same / may not exceed the approved number. */
   bounds?: { same?: string[] | undefined; max?: string[] | undefined } | undefined
-}
-
-/** What the policy sees of a live grant (input.gateway.grants[]; docs/policy.md). */
-export interface GrantInput {
-  id: string
-  hold_id: string
-  rule: string
-  agent_id: string
-  route: string
-  created_by: string
-  expires_at: string
-  expires_at_ns: number
-  uses: number
-  max_uses: number
-  bounds: GrantBound[]
 }
 
 export function grantInput(g: Grant): GrantInput {

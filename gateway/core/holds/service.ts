@@ -13,6 +13,8 @@ import { agentWait, answerAgent } from './answers.ts'
 import { verifyChain, type AuditRecord, type AuditVerification } from './audit.ts'
 import { HoldContext, type HoldServiceDeps } from './context.ts'
 import { HoldExecution } from './execution.ts'
+import { GrantDesk } from './grant-desk.ts'
+import type { Grant, GrantRequest } from './grants.ts'
 import { contextHash, type Presentation } from './presentation.ts'
 import { buildReport, type Report } from './report.ts'
 import { acceptedResponse, holdResponse, holdStatus } from './responses.ts'
@@ -28,11 +30,14 @@ export class HoldService {
   readonly #ctx: HoldContext
   readonly #execution: HoldExecution
   readonly #reviews: ReviewQueue
+  /** Time-boxed approval grants (grant-desk.ts): made when approving, used by the pipeline, revoked by approvers. */
+  readonly grants: GrantDesk
 
   constructor(deps: HoldServiceDeps) {
     this.#ctx = new HoldContext(deps)
     this.#execution = new HoldExecution(this.#ctx)
     this.#reviews = new ReviewQueue(this.#ctx)
+    this.grants = new GrantDesk(this.#ctx)
   }
 
   get deps(): HoldServiceDeps {
@@ -195,7 +200,8 @@ export class HoldService {
     return { ms_from_notify: now - notified, ms_from_view: msFromView, fast: msFromView === null || msFromView < this.#ctx.config.holds.fast_decision_ms }
   }
 
-  async approve(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
+  /** Approves; with `grant`, also allows the same rule for this agent and route for a while (grant-desk.ts). */
+  async approve(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null; grant?: GrantRequest | undefined }): Promise<Hold & { grant?: Grant }> {
     const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
     await this.#checkExpiry(hold, now)
@@ -214,13 +220,16 @@ export class HoldService {
     if (hold.approvals.some((a) => a.approver === approver.id)) {
       throw new AirlockError('AIRLOCK_CONFLICT', `approver "${approver.id}" has already approved hold ${id}; it needs ${hold.decision.approvals_required} distinct approvers`)
     }
+    // Checked before the approval is stored, so a refused grant approves nothing.
+    const bounds = body.grant ? this.grants.check(hold, approver, body.grant) : undefined
     const approval: Approval = { approver: approver.id, at: now, comment, context_sha256: hash, ...(await this.#timing(hold, approver.id, now)) }
     const complete = hold.approvals.length + 1 >= hold.decision.approvals_required
     if (!(await this.#ctx.store.addApproval(id, approval, complete))) {
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} changed while approving; view it again`)
     }
     await this.#ctx.audit(complete ? 'hold.approved' : 'hold.approval_recorded', `approver:${approver.id}`, id, approval)
-    const updated = (await this.#ctx.store.get(id))!
+    const updated: Hold & { grant?: Grant } = (await this.#ctx.store.get(id))!
+    if (body.grant && bounds) updated.grant = await this.grants.create(hold, approver, body.grant, bounds)
     if (complete) {
       await this.#ctx.emit('hold.decided', updated)
       this.#ctx.wake(id)

@@ -41,6 +41,8 @@ export interface HoldStorePort {
   getGrant(id: string): Awaitable<Grant | undefined>
   /** The agent's grants not revoked, not expired at `now` and not used up. */
   liveGrants(agentId: string, now: number): Awaitable<Grant[]>
+  /** The agents that have a live grant at `now`. */
+  grantAgents(now: number): Awaitable<string[]>
   /** Grants in a reader's scope, newest first. */
   grants(groups?: ReadScope, limit?: number): Awaitable<Grant[]>
   /**

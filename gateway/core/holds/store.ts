@@ -324,6 +324,9 @@ export class HoldStore {
   liveGrants(agentId: string, now: number): Grant[] {
     return grantSql.liveGrants(this.db, agentId, now)
   }
+  grantAgents(now: number): string[] {
+    return grantSql.grantAgents(this.db, now)
+  }
   grants(groups?: ReadScope, limit?: number): Grant[] {
     return grantSql.listGrants(this.db, groups, limit)
   }

@@ -45,6 +45,8 @@ export interface DecisionLogLine {
   metrics?: { timer_rego_query_eval_ns: number } | undefined
   /** policy.shadow's decision for the same input (never enforced): action, rule, revision, eval_us, error. */
   shadow?: ShadowOutcome | undefined
+  /** A grant that allowed the request: its id and the use taken (use of max_uses), or refused when it was not. */
+  grant?: { id: string; use?: number; max_uses?: number; refused?: boolean } | undefined
   /** MCP routes: each JSON-RPC message's method, tool, action, rule (and hold id, hidden tools), by batch index. */
   mcp?: object[] | undefined
 }

@@ -5,7 +5,7 @@ import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
 import { withRawBody } from '../policy/input-json.ts'
 import { decodeBody } from './body.ts'
 import { messageHeaders } from './forward.ts'
-import type { Agent, AgentUsage, PolicyInput } from './request.ts'
+import type { Agent, AgentUsage, GrantInput, PolicyInput } from './request.ts'
 import type { McpInput } from '../mcp/jsonrpc.ts'
 
 export interface InputParts {
@@ -18,6 +18,8 @@ export interface InputParts {
   route: RouteConfig
   nowMs: number
   pendingHolds: Record<string, number>
+  /** The agent's live grants (input.gateway.grants; docs/policy.md). */
+  grants?: GrantInput[] | undefined
   /** The agent's usage from the limiter (input.agent.usage). */
   usage?: AgentUsage | undefined
   /** On an MCP route, the message being decided (input.mcp; docs/mcp.md). */
@@ -64,7 +66,7 @@ export function buildInput(p: InputParts): PolicyInput {
     agent: p.usage ? { ...p.agent, usage: p.usage } : p.agent,
     route: { name: p.route.name, upstream: p.route.upstream },
     intent: intent ? safeDecode(intent) : null,
-    gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds },
+    gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds, grants: p.grants ?? [] },
   }
   if (p.mcp) input.mcp = p.mcp
   return body.json === undefined ? input : withRawBody(input, body.json)

@@ -44,7 +44,8 @@ export interface PolicyInput {
   agent: Agent & { usage?: AgentUsage }
   route: { name: string; upstream: string }
   intent: string | null
-  gateway: { now: string; now_ns: number; pending_holds: Record<string, number> }
+  /** grants: the agent's live grants (docs/policy.md); absent only for a hand-written input (airlock policy eval). */
+  gateway: { now: string; now_ns: number; pending_holds: Record<string, number>; grants?: GrantInput[] }
   /** MCP routes only: the JSON-RPC message being decided (docs/mcp.md). */
   mcp?: McpInput | undefined
 }
@@ -106,4 +107,20 @@ export interface HeldRequest extends Evaluated {
   prefer: string | null
   /** What makes a retry "identical" when the body alone cannot: an MCP message without its JSON-RPC id. */
   dedupeSha256?: string | undefined
+}
+
+/** What the policy sees of a live grant (input.gateway.grants[]; docs/policy.md). */
+export interface GrantInput {
+  id: string
+  hold_id: string
+  rule: string
+  agent_id: string
+  route: string
+  created_by: string
+  expires_at: string
+  expires_at_ns: number
+  uses: number
+  max_uses: number
+  /** Field constraints from the approved request (docs/policy.md): {in: body|query, field, op: equals|max, value}. */
+  bounds: { in: 'body' | 'query'; field: string; op: 'equals' | 'max'; value: unknown }[]
 }

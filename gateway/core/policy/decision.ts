@@ -18,6 +18,10 @@ const decisionSchema = z.object({
   timeout_s: z.number().int().positive().optional(),
   sample_rate: z.number().min(0).max(1).optional(),
   matched: z.array(z.string()).optional(),
+  /** A hold an approver may add a grant to (the folding library: every winning element grantable, none critical). */
+  grantable: z.boolean().optional(),
+  /** The grant that allowed this request (rule "grant:<id>"); the gateway takes one use before forwarding. */
+  grant: z.string().min(1).optional(),
 })
 
 export interface DecisionDefaults {

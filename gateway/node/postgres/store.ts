@@ -545,6 +545,11 @@ export class PgHoldStore {
     return rows.map(toGrant)
   }
 
+  async grantAgents(now: number): Promise<string[]> {
+    const rows = await this.#q('SELECT DISTINCT agent_id FROM grants WHERE revoked_at IS NULL AND expires_at > $1 AND uses < max_uses', [now])
+    return rows.map((r) => r.agent_id as string)
+  }
+
   async grants(groups?: ReadScope, limit = 500): Promise<Grant[]> {
     const rows = groups
       ? await this.#q(`SELECT * FROM grants WHERE ${IN_SCOPE('grants.groups', '$1')} ORDER BY created_at DESC LIMIT $2`, [groups, limit])

@@ -1,6 +1,7 @@
-// The console's pure parts: signed sessions, the sign-in limiter, dwell time, and the similar-holds comparison.
+// The console's pure parts: signed sessions, the sign-in limiter, dwell time, the similar-holds comparison, charts.
 import { describe, expect, it } from 'vitest'
 import { configSchema } from '../../gateway/core/config/schema.ts'
+import { stripChart } from '../../gateway/core/console/charts.ts'
 import { dwellLeft } from '../../gateway/core/console/dwell.ts'
 import { cookie, readCookie, SessionSigner, SignInLimiter } from '../../gateway/core/console/session.ts'
 import { compare, fieldsOf } from '../../gateway/core/console/similar.ts'
@@ -93,5 +94,13 @@ describe('similar holds', () => {
   it('compares only with earlier holds of the same rule', () => {
     const other = hold({ amount: 1 }, { state: 'executed', decision: { ...hold({}).decision, rule: 'other' } })
     expect(compare(hold({ amount: 2 }), [other]).considered).toBe(0)
+  })
+})
+
+describe('charts', () => {
+  it("the strip chart's median is the report table's median (the mean of the middle two for an even count)", () => {
+    const svg = String(stripChart('Time to decide', 'd', [{ label: 'demo.hold', values: [73_000, 35_000], unit: (v) => `${v / 1000} s` }]))
+    expect(svg).toContain('median 54 s')
+    expect(svg).not.toContain('median 73 s')
   })
 })

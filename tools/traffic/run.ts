@@ -282,10 +282,30 @@ function flags(argv: string[]): Record<string, string> {
   return out
 }
 
+const USAGE = `usage: npm run traffic -- [--seed 1] [--requests 5000] [--days 1] [--policy build/policy] [--shadow DIR]
+                           [--out traffic-run] [--max-pending 20]
+
+Sends a seeded day of agent traffic through a real gateway (compiled policy from --policy, loopback upstream,
+simulated approvers) and writes decisions.jsonl, data/airlock.db and summary.json under --out. --shadow runs a
+compiled candidate as policy.shadow. Prints the summary as JSON.
+`
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const f = flags(process.argv.slice(2))
-  const known = ['seed', 'requests', 'days', 'policy', 'shadow', 'out', 'max-pending']
-  for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`)
+  const argv = process.argv.slice(2)
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE)
+    process.exit(0)
+  }
+  let f: Record<string, string>
+  try {
+    f = flags(argv)
+    const known = ['seed', 'requests', 'days', 'policy', 'shadow', 'out', 'max-pending']
+    for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`)
+  } catch (err) {
+    // A usage mistake is a message and exit 1, not a stack trace.
+    process.stderr.write(`traffic: ${(err as Error).message}\n\n${USAGE}`)
+    process.exit(1)
+  }
   const summary = await runTraffic({
     seed: Number(f.seed ?? 1),
     requests: Number(f.requests ?? 5000),

@@ -1,6 +1,7 @@
 // Server-rendered SVG charts (no chart library, no CDN). Each chart is an image with a title and a text description
 // for screen readers; the numbers are also in the report's tables.
 import { html } from 'hono/html'
+import { median } from '../holds/report.ts'
 import type { Html } from './layout.ts'
 
 const W = 640
@@ -34,25 +35,28 @@ ${b.parts.map((p) => {
 </svg><figcaption>${title}</figcaption></figure>`
 }
 
+/** Room right of a strip chart's axis for "median 12 min 34 s". */
+const STRIP_RIGHT = 130
+
 /** One row per series: every value as a dot, the median as a bar (a distribution at a glance). */
 export function stripChart(title: string, description: string, rows: { label: string; values: number[]; unit: (v: number) => string }[]): Html {
   const all = rows.flatMap((r) => r.values)
   const max = Math.max(1, ...all)
   const h = Math.max(1, rows.length) * ROW + 26
-  const sx = (v: number) => LABEL + (v / max) * (W - LABEL - 90)
+  const sx = (v: number) => LABEL + (v / max) * (W - LABEL - STRIP_RIGHT)
   return html`<figure><svg role="img" aria-labelledby="${id(title)}-t ${id(title)}-d" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}">
 <title id="${id(title)}-t">${title}</title><desc id="${id(title)}-d">${description}</desc>
 ${rows.map((r, i) => {
   const y = i * ROW + 4
-  const sorted = [...r.values].sort((a, b) => a - b)
-  const med = sorted.length ? sorted[sorted.length >> 1]! : null
+  // The same median as the report's table beside the chart (the mean of the middle two for an even count).
+  const med = median(r.values)
   return html`<text x="${LABEL - 6}" y="${y + 14}" text-anchor="end">${r.label.slice(0, 28)}</text>
-<line x1="${LABEL}" x2="${W - 90}" y1="${y + 8}" y2="${y + 8}" stroke="#d0d7de"/>
+<line x1="${LABEL}" x2="${W - STRIP_RIGHT}" y1="${y + 8}" y2="${y + 8}" stroke="#d0d7de"/>
 ${r.values.map((v) => html`<circle cx="${sx(v).toFixed(1)}" cy="${y + 8}" r="4" fill="#0b5cad" fill-opacity="0.5"><title>${r.unit(v)}</title></circle>`)}
 ${med === null ? '' : html`<rect x="${(sx(med) - 1.5).toFixed(1)}" y="${y}" width="3" height="16" fill="#a40e26"><title>median ${r.unit(med)}</title></rect>
-<text x="${W - 84}" y="${y + 14}">median ${r.unit(med)}</text>`}`
+<text x="${W - STRIP_RIGHT + 6}" y="${y + 14}">median ${r.unit(med)}</text>`}`
 })}
-<text x="${LABEL}" y="${h - 4}">0</text><text x="${W - 90}" y="${h - 4}" text-anchor="end">${rows[0]?.unit(max) ?? ''}</text>
+<text x="${LABEL}" y="${h - 4}">0</text><text x="${W - STRIP_RIGHT}" y="${h - 4}" text-anchor="end">${rows[0]?.unit(max) ?? ''}</text>
 </svg><figcaption>${title}</figcaption></figure>`
 }
 

@@ -80,7 +80,9 @@ function similar(readable: Hold[], hold: Hold): Html {
     ? html`<p>This is the first hold of rule <code>${hold.decision.rule}</code>: nothing to compare with.</p>`
     : html`${c.unusual.length
         ? html`<ul class="unusual">${c.unusual.map((u) => html`<li class="diff-unusual">${u}</li>`)}</ul>`
-        : html`<p>Nothing here lies outside what was approved before (${c.approvedCount} of the last ${c.considered} were approved).</p>`}
+        : c.approvedCount === 0
+          ? html`<p>None of the last ${c.considered} earlier hold(s) of this rule was approved, so there is no approved range to compare this one with.</p>`
+          : html`<p>Nothing here lies outside what was approved before (${c.approvedCount} of the last ${c.considered} were approved).</p>`}
       <table><caption class="hint">The most similar earlier holds (same agent first) and what differs from this one</caption>
       <thead><tr><th scope="col">When</th><th scope="col">Agent</th><th scope="col">Outcome</th><th scope="col">Differences (then → now)</th></tr></thead>
       <tbody>${c.similar.map(

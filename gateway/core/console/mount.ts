@@ -177,7 +177,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       const done = c.req.query('done')
       const notices: Record<string, string> = {
         approve: 'Your approval is recorded.',
-        deny: 'You denied it; the agent has been told, with your comment.',
+        deny: 'You denied it; the agent has been told (with your comment, if you wrote one).',
         resolve: 'The outcome is recorded.',
       }
       const notice = done ? notices[done] : undefined

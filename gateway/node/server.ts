@@ -19,6 +19,7 @@ import { createNodeUpstream } from './upstream.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { createHoldGate } from '../core/holds/api.ts'
 import { webClientSlackApi } from './slack.ts'
+import { PgRateCounter } from './postgres/rates.ts'
 import { openStore } from './store.ts'
 import { readCa } from './proxy/ca-store.ts'
 import { createForwardProxy } from './proxy/forward-proxy.ts'
@@ -128,6 +129,8 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
 
   type Env = { incoming: IncomingMessage }
   const deps = {
+    // A shared store shares the per-agent rate buckets too (else each process keeps its own: MemoryRateCounter).
+    ...(pg ? { rates: new PgRateCounter(pg.pool) } : {}),
     holds: await createHoldGate(holds, config, secrets, logger, {
       clientAddress: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.remoteAddress,
     }),

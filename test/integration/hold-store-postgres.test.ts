@@ -4,6 +4,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../gateway/core/holds/audit.ts'
+import { PgRateCounter } from '../../gateway/node/postgres/rates.ts'
 import { PgHoldStore } from '../../gateway/node/postgres/store.ts'
 import { PG_MIGRATIONS } from '../../gateway/node/postgres/schema.ts'
 import { newHold, runHoldStoreSuite } from '../conformance/hold-store.case.ts'
@@ -112,6 +113,20 @@ describe('PostgreSQL store shared by several gateways', () => {
     expect(await a.orphanedExecutions()).toEqual([]) // never its own
     await a.close() // its connections go, as when the process is killed
     expect(await b.orphanedExecutions()).toEqual([hold.id])
+  })
+
+  it('shares each agent\'s rate bucket across gateways: burst 5, 30 concurrent requests on 3 gateways, 5 allowed', async () => {
+    const url = await cluster.createDatabase()
+    const gateways = await Promise.all(Array.from({ length: 3 }, () => open(url)))
+    const counters = gateways.map((g) => new PgRateCounter(g.pool))
+    const rate = { per_minute: 60, burst: 5 }
+    const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => counters[i % 3]!.take('billing-bot', rate, 1_000_000)))
+    expect(verdicts.filter((v) => v.allowed)).toHaveLength(5)
+    expect(verdicts.find((v) => !v.allowed)!.retry_after_ms).toBe(1_000)
+    // A second later one token is back, for whichever gateway asks first; another agent has its own bucket.
+    expect((await counters[2]!.take('billing-bot', rate, 1_001_000)).allowed).toBe(true)
+    expect((await counters[1]!.take('billing-bot', rate, 1_001_000)).allowed).toBe(false)
+    expect((await counters[0]!.take('dev-bot', rate, 1_001_000)).allowed).toBe(true)
   })
 
   it('refuses with a clear 503 while the database is down and works again when it is back, without reopening', async () => {

@@ -54,7 +54,10 @@ function writeConfig(url: string, over: { poll_ms?: number } = {}): { path: stri
       store: { kind: 'postgres', url_env: 'AIRLOCK_DATABASE_URL', delivery_lease_s: 15, poll_ms: over.poll_ms ?? 1_000 },
       policy: { dir: policyDir, watch: false },
       log: { level: 'info', decision_input: false },
-      agents: [{ id: 'billing-bot', owner: 'alice@example.com', key_env: 'TEST_KEY_BILLING' }],
+      agents: [
+        { id: 'billing-bot', owner: 'alice@example.com', key_env: 'TEST_KEY_BILLING' },
+        { id: 'dev-bot', owner: 'bob@example.com', key_env: 'TEST_KEY_DEV', limits: { rate_per_minute: 1, burst: 3 } },
+      ],
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, timeout_ms: 60_000 }],
       approver_groups: {
         ops: { max_pending: 100, webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'HOOK_SECRET', allow_private: true }] },
@@ -173,6 +176,14 @@ describe('three gateways sharing one PostgreSQL', () => {
     expect(res.status).toBe(201)
     expect(await res.json()).toMatchObject({ created: true })
     expect(latency).toBeLessThan(5_000) // well under poll_ms (10 s): the notification woke it
+  })
+
+  it("an agent's rate limit holds across them (one bucket in the database, not one per gateway)", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => fetch(`${gateways[i % 3]!.url}/api/read`, { headers: { 'airlock-agent-key': keys.dev } })),
+    )
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(3)
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(6)
   })
 
   it('the audit chain verifies after concurrent appends from all three', async () => {

@@ -120,6 +120,12 @@ export const PG_MIGRATIONS: string[] = [
    END $$;
    CREATE TRIGGER holds_changed AFTER UPDATE OF state ON holds FOR EACH ROW
      WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION airlock_hold_changed()`,
+  // 4: per-agent rate buckets shared by every gateway (rates.ts).
+  `CREATE TABLE rate_buckets (
+     key TEXT PRIMARY KEY,
+     tokens DOUBLE PRECISION NOT NULL,
+     at BIGINT NOT NULL
+   )`,
 ]
 
 /** Brings the schema to the latest version; safe when several gateways call it at the same moment. */

@@ -72,7 +72,17 @@ export async function createHoldGate(service: HoldService, config: Config, secre
     async pendingCounts() {
       return service.pendingCounts()
     },
-    grantsFor: (agentId, nowMs) => service.grants.forAgent(agentId, nowMs),
+    async grantsFor(agentId, nowMs) {
+      try {
+        return await service.grants.forAgent(agentId, nowMs)
+      } catch (err) {
+        // A shared store away (PostgreSQL restarting): no grants, which can only make the policy stricter (a request a
+        // grant would have allowed is held, and the hold is refused with 503 until the store is back).
+        if (!service.deps.shared) throw err
+        logger.warn({ event: 'store_unavailable', error: toAirlockError(err).message }, 'grants unavailable; deciding without them')
+        return []
+      }
+    },
     useGrant: (id, use) => service.grants.use(id, use),
     hold: (req, signal) => service.hold(req, signal),
     async review(req, status) {

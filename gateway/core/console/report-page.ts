@@ -88,8 +88,10 @@ ${lineChart(
   (t) => new Date(t).toISOString().slice(0, 16).replace('T', ' '),
 )}
 <h2>Review coverage</h2>
-<table><thead><tr><th scope="col">Rule</th><th scope="col">Forwarded</th><th scope="col">Sampled</th><th scope="col">Reviewed</th><th scope="col">Flagged</th></tr></thead>
-<tbody>${report.review.map((c) => html`<tr><td><code>${c.rule}</code></td><td>${c.forwarded}</td><td>${c.sampled}</td><td>${c.reviewed}</td><td>${c.flagged}</td></tr>`)}</tbody></table>
+${report.review.length === 0
+  ? html`<p>Nothing yet: no request decided <code>review</code> that you may see has been recorded.</p>`
+  : html`<table><thead><tr><th scope="col">Rule</th><th scope="col">Forwarded</th><th scope="col">Sampled</th><th scope="col">Reviewed</th><th scope="col">Flagged</th></tr></thead>
+<tbody>${report.review.map((c) => html`<tr><td><code>${c.rule}</code></td><td>${c.forwarded}</td><td>${c.sampled}</td><td>${c.reviewed}</td><td>${c.flagged}</td></tr>`)}</tbody></table>`}
 <p class="hint">Audit chain: ${report.audit.records} records, head <code>${report.audit.head ?? 'none'}</code>.</p>`,
   )
 }

@@ -155,12 +155,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: {
       comment,
       yes: { type: 'boolean', short: 'y', help: 'approve without asking: for after `airlock holds show ID`' },
+      'grant-minutes': { type: 'string', value: 'N', help: 'also allow this rule for this agent for N minutes (a grant; needs --grant-uses)' },
+      'grant-uses': { type: 'string', value: 'M', help: 'the grant allows at most M more requests' },
+      'grant-same': { type: 'string', value: 'FIELDS', help: 'comma-separated body/query fields that must keep the approved value' },
+      'grant-max': { type: 'string', value: 'FIELDS', help: 'comma-separated numeric body fields that may not exceed the approved value' },
       url,
     },
     details:
       `${APPROVER}\nOn a terminal it shows the hold and asks you to type "yes". Without a terminal, review the hold with\n` +
       '`airlock holds show ID` first and pass --yes: the time from that first view to the approval is recorded, and an\n' +
-      'approval seconds after the first view is reported as a fast decision (docs/approvals.md).',
+      'approval seconds after the first view is reported as a fast decision (docs/approvals.md).\n' +
+      'With --grant-minutes and --grant-uses, the approval also makes a grant, if the policy marked the hold grantable\n' +
+      "and the minutes are within your group's max_grant_minutes (docs/approvals.md \"Grants\").",
   },
   {
     path: 'holds deny',

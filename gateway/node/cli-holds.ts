@@ -64,6 +64,7 @@ interface HoldView {
   approvals: Approval[]
 }
 interface DecisionResult {
+  grant?: { id: string; max_uses: number; expires_at: string }
   hold: { state: string }
   approvals: Approval[]
   denial: { ms_from_view: number | null; fast: boolean } | null
@@ -106,6 +107,22 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** --grant-minutes N --grant-uses M [--grant-same a,b] [--grant-max c]: the approve body's grant, or undefined. */
+export function grantFlags(flags: Flags): object | undefined {
+  const minutes = flags['grant-minutes']
+  const uses = flags['grant-uses']
+  if (minutes === undefined && uses === undefined) return undefined
+  const int = (v: unknown, name: string) => {
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN
+    if (!Number.isSafeInteger(n) || n < 1) throw new AirlockError('AIRLOCK_USAGE', `--${name} needs a whole number >= 1 (a grant needs both --grant-minutes and --grant-uses)`)
+    return n
+  }
+  const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((f) => f.trim()).filter(Boolean) : undefined)
+  const same = list(flags['grant-same'])
+  const max = list(flags['grant-max'])
+  return { minutes: int(minutes, 'grant-minutes'), max_uses: int(uses, 'grant-uses'), ...(same || max ? { bounds: { same, max } } : {}) }
+}
+
 const seconds = (ms: number | null) => (ms === null ? 'no recorded view' : `${(ms / 1000).toFixed(1)} s after your first view`)
 
 export async function holdsCommand(config: Config, verb: string, id: string | undefined, flags: Flags): Promise<number> {
@@ -142,10 +159,12 @@ export async function holdsCommand(config: Config, verb: string, id: string | un
           return 1
         }
       }
-      const result = await callApi<DecisionResult>(config, flags, `/holds/${id}/${verb}`, { comment, context_sha256: view.context_sha256 })
+      const grant = verb === 'approve' ? grantFlags(flags) : undefined
+      const result = await callApi<DecisionResult>(config, flags, `/holds/${id}/${verb}`, { comment, context_sha256: view.context_sha256, ...(grant ? { grant } : {}) })
       const timing = verb === 'approve' ? result.approvals.at(-1) : result.denial
       const fast = timing?.fast ? '; recorded as a fast decision (a possible rubber stamp: see airlock report)' : ''
       out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state} (${seconds(timing?.ms_from_view ?? null)}${fast})`)
+      if (result.grant) out(`grant ${result.grant.id}: ${result.grant.max_uses} uses until ${result.grant.expires_at} (revoke: DELETE /_airlock/api/grants/${result.grant.id})`)
       return 0
     }
   }

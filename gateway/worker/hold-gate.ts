@@ -119,6 +119,8 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
 
     mount(app: Hono) {
       app.all('/_airlock/*', async (c) => {
+        // An approval may have made a grant: this isolate reads the agents with grants again on the next request.
+        if (c.req.method !== 'GET') grantAgents = undefined
         try {
           return await holds().fetch(c.req.raw)
         } catch (err) {

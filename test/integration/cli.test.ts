@@ -36,7 +36,7 @@ beforeAll(async () => {
   const config = testConfig({
     policy: { dir: policyDir, watch: false },
     routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
-    approver_groups: { ops: {}, payments: {} },
+    approver_groups: { ops: { max_grant_minutes: 30 }, payments: {} },
     approvers: testApprovers,
     holds: { wait_s: 0 },
   })
@@ -194,6 +194,26 @@ describe('airlock holds approve: a person confirms', () => {
     expect(yes.stdout).toMatch(/approved: hold \S+ is now approved \(\d+\.\d s after your first view/)
     const approval = (await gw.holds.store.get(id))!.approvals[0]!
     expect(approval.ms_from_view).toBeGreaterThanOrEqual(300) // from the `holds show`, not from the approve command's own view
+  })
+
+  it('--grant-minutes and --grant-uses add a grant to the approval: the next request in bounds is allowed, once', async () => {
+    const send = (customer: string) =>
+      fetch(`${gw.url}/api/granted`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: JSON.stringify({ customer, n: Math.random() }) })
+    const id = (await send('cus_cli')).headers.get('airlock-hold-id')!
+    await airlock(['holds', 'show', id, '--url', gw.url, '--config', configPath], env)
+    const bad = await airlock(['holds', 'approve', id, '--yes', '--grant-minutes', '5', '--url', gw.url, '--config', configPath], env)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--grant-uses needs a whole number >= 1')
+    const yes = await airlock(
+      ['holds', 'approve', id, '--yes', '--grant-minutes', '5', '--grant-uses', '1', '--grant-same', 'customer', '--url', gw.url, '--config', configPath],
+      env,
+    )
+    expect(yes.code).toBe(0)
+    expect(yes.stdout).toMatch(/grant grant_\S+: 1 uses until \S+ \(revoke: DELETE \/_airlock\/api\/grants\/grant_/)
+    // Held (wait_s 0: 409 AIRLOCK_HOLD_PENDING) when outside the bounds or used up.
+    expect((await send('cus_other')).headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_PENDING')
+    expect((await send('cus_cli')).status).toBe(200)
+    expect((await send('cus_cli')).headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_PENDING')
   })
 
   it('on a terminal it shows the hold and asks; only "yes" approves', async () => {

@@ -8,6 +8,11 @@ hold contains {"rule": "t.hold", "reason": "test hold", "summary": "Hold one", "
   input.request.path == "/hold"
 }
 
+hold contains {"rule": "t.granted", "reason": "may be granted for a while", "approvers": ["ops"], "grantable": true} if {
+  input.request.method == "POST"
+  input.request.path == "/granted"
+}
+
 hold contains {"rule": "t.two", "reason": "two people must agree", "approvers": ["ops"], "approvals_required": 2} if {
   input.request.method == "POST"
   input.request.path == "/two"

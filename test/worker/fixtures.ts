@@ -67,7 +67,7 @@ export const config: ConfigInput = {
     // An MCP server (the official SDK) with policies/payments_mcp.rego: test/worker/mcp.test.ts.
     { name: 'payments-mcp', prefix: '/mcp', upstream: 'https://mcp.test', protocol: 'mcp', credential: { env: 'UPSTREAM_TOKEN' } },
   ],
-  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, webhooks: [hook] }, payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] } },
+  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, max_grant_minutes: 30, webhooks: [hook] }, payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] } },
   /** alice owns billing-bot, so she may never approve its requests. */
   approvers: [
     { id: 'alice', email: 'alice@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_ALICE' },

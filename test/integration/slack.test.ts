@@ -23,6 +23,8 @@ interface Call {
   args: Record<string, any>
 }
 const calls: Call[] = []
+/** How many chat.postMessage calls the fake Slack refuses next (ok: false), as when Slack has an outage. */
+let refusePosts = 0
 
 beforeAll(async () => {
   upstream = await startUpstream()
@@ -34,6 +36,10 @@ beforeAll(async () => {
     if (typeof form.blocks === 'string') form.blocks = JSON.parse(form.blocks)
     calls.push({ method, args: { ...form, auth: req.headers.authorization } })
     res.writeHead(200, { 'content-type': 'application/json' })
+    if (method === 'chat.postMessage' && refusePosts > 0) {
+      refusePosts--
+      return void res.end(JSON.stringify({ ok: false, error: 'internal_error' }))
+    }
     res.end(JSON.stringify({ ok: true, channel: form.channel, ts: form.ts ?? `1700000000.${String(++ts).padStart(6, '0')}` }))
   })
   const policyDir = mkdtempSync(join(tmpdir(), 'airlock-slack-policy-'))
@@ -187,6 +193,28 @@ describe('Slack approvals', () => {
     expect(update.args.channel).toBe(message.args.channel)
     expect(JSON.stringify(update.args.blocks)).toContain('Expired: nobody decided in time')
     expect(buttons(update)).toEqual([])
+  })
+
+  it('a post that Slack refused is retried after the hold was approved: the message shows the outcome, not buttons', async () => {
+    refusePosts = 1
+    const res = await agent('/pay')
+    const holdId = res.headers.get('airlock-hold-id')!
+    const refused = await until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
+    const after = calls.indexOf(refused) + 1
+    expect(buttons(refused).map((b: any) => b.text.text)).toEqual(['Approve', 'Deny', 'Open in console'])
+    // Approved while the post waits for its retry: the hold.approved update finds no message to update.
+    const approved = await fetch(`${gw.url}/_airlock/api/holds/${holdId}/approve`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer approver-bob-token', 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(approved.status).toBe(200)
+    await until(() => (gw.holds.store as HoldStore).get(holdId)?.state === 'executed' || undefined)
+    // The retry (after the delivery's backoff) posts where the hold is now.
+    const retried = await until(() => calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0PAY'), 8000)
+    expect(JSON.stringify(retried.args.blocks)).toContain('Approved by bob; sent, upstream answered 200')
+    expect(buttons(retried)).toEqual([])
+    expect(await postedTs(holdId)).toBeTruthy()
   })
 
   it("an approver outside the hold's groups is refused privately", async () => {

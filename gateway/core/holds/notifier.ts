@@ -66,11 +66,18 @@ export class Notifier {
       return this.#delivering
     }
     this.#delivering = (async () => {
-      do {
-        this.#deliverAgain = false
-        await this.#deliverDue()
-      } while (this.#deliverAgain)
-    })().finally(() => (this.#delivering = undefined))
+      try {
+        do {
+          this.#deliverAgain = false
+          await this.#deliverDue()
+        } while (this.#deliverAgain)
+      } finally {
+        // Cleared in the same step as the last check of #deliverAgain: cleared later (a .finally() callback), a call
+        // in between would set #deliverAgain for a pass that had already ended, and its delivery would wait for the
+        // next tick or alarm.
+        this.#delivering = undefined
+      }
+    })()
     return this.#delivering
   }
 

@@ -61,12 +61,17 @@ export class SlackPoster {
     const posted = this.#messages.find(hold.id, d.grp)
     if (d.event === 'hold.created') {
       if (posted) return // a retry after the post went through but recording the delivery did not
-      const message = holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id))
+      // A post retried after the hold moved on (Slack was down when it was created) shows where the hold is now, not
+      // buttons: the updates for what happened meanwhile found no message to update and were dropped.
+      const message =
+        hold.state === 'pending' ? holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id)) : outcomeMessage(hold, p)
       const r = await slackClient(this.#deps).postMessage({ channel, ...message })
       this.#messages.save({ hold_id: hold.id, grp: d.grp, channel: r.channel, ts: r.ts, posted_at: this.#deps.clock.now() })
       return
     }
     // Decided, expired, executed: show the outcome in place of the buttons (the current state, whatever the event).
+    // Without a message (its post is still being retried, or gave up) there is nothing to update: a retried post
+    // shows the current state itself (above).
     if (!posted || hold.state === 'pending') return
     await slackClient(this.#deps).update({ channel: posted.channel, ts: posted.ts, ...outcomeMessage(hold, p) })
   }

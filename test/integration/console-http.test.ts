@@ -101,6 +101,23 @@ describe('Reviews tab', () => {
 })
 
 describe('outcome unknown', () => {
+  it("a decide form for another group's hold is refused as not found, before the hold is read for it", async () => {
+    const res = await fetch(`${plain.url}/api/pay`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' }, body: '{"n": "other group"}' })
+    const id = res.headers.get('airlock-hold-id')!
+    expect(id).toBeTruthy()
+    const session = await signIn(plain, approverTokens.carol) // ops only; the hold is the payments group's
+    const queue = await (await fetch(`${plain.url}/_airlock/console`, { headers: { cookie: session } })).text()
+    const refused = await fetch(`${plain.url}/_airlock/console/holds/${id}/decide`, {
+      method: 'POST',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: field(queue, 'csrf'), verb: 'approve', comment: '' }).toString(),
+      redirect: 'manual',
+    })
+    expect(refused.status).toBe(404)
+    expect(await refused.text()).toContain(`no hold with id ${id} in your approver groups`)
+    expect((await plain.holds.store.get(id))!.state).toBe('pending')
+  })
+
   it('a hold whose send timed out is resolved from its page: the person records what happened upstream', async () => {
     const res = await fetch(`${plain.url}/slow/hold`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' }, body: '{"n": "slow"}' })
     const id = res.headers.get('airlock-hold-id')!

@@ -5,8 +5,10 @@
 import type { Context, Hono } from 'hono'
 import { html } from 'hono/html'
 import type { AgentConfig, ApproverConfig, Config } from '../config/schema.ts'
-import { AirlockError, describeThrown, toAirlockError } from '../errors.ts'
+import { describeForLog, secretValues } from '../credentials.ts'
+import { AirlockError, toAirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
+import type { Hold } from '../holds/types.ts'
 import type { KeyRing } from '../keys.ts'
 import type { Logger, Secrets } from '../ports.ts'
 import { mayDecide } from './access.ts'
@@ -108,7 +110,8 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       return await fn(c, s.seat, s.cookies)
     } catch (err) {
       const e = toAirlockError(err)
-      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ event: 'console', err: describeThrown(e.cause) }, 'console error')
+      // Scrubbed of known secret values like every thrown message logged (credentials.ts).
+      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ event: 'console', err: describeForLog(e.cause, secretValues(config, deps.secrets)) }, 'console error')
       return errorPage(c, undefined, e.status, e.message)
     }
   }
@@ -168,7 +171,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       if (err instanceof AirlockError) return errorPage(c, seat, err.status, err.message)
       throw err
     }
-    const fresh = (await service.store.get(id))!
+    const fresh = await service.get(id, seat.approver)
     return send(c, await holdPage({ seat: { ...seat, now: now() }, hold: fresh, presentation: v.hold, contextSha256: v.context_sha256, notice, comment }), status, cookies)
   }
   app.get(
@@ -191,8 +194,14 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
       const str = await form(c)
       const verb = str('verb')
       const comment = str('comment') ?? ''
-      const hold = await service.store.get(id)
-      if (!hold) return errorPage(c, seat, 404, `There is no hold ${id}.`)
+      // Scoped like every approver read: another group's hold is "not found" here too, before any check of it.
+      let hold: Hold
+      try {
+        hold = await service.get(id, seat.approver)
+      } catch (err) {
+        if (err instanceof AirlockError) return errorPage(c, seat, err.status, err.message)
+        throw err
+      }
       if (verb !== 'approve' && verb !== 'deny') return renderHold(c, seat, id, 400, { kind: 'error', text: 'Choose Approve or Deny.' }, comment)
       if (verb === 'approve' && mayDecide(hold.groups, seat.approver)) {
         const left = dwellLeft(hold, config, seat.approver.id, now())

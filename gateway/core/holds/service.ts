@@ -150,6 +150,11 @@ export class HoldService {
   // Every approver-side read and action takes the approver and is scoped to its groups (scope.ts); the HTTP API
   // and the console call these, never the store directly.
 
+  /** The stored hold, for an approver who may read it; another group's hold is "not found" (scope.ts). */
+  get(id: string, approver: ApproverConfig): Promise<Hold> {
+    return this.#find(id, approver)
+  }
+
   /** A hold the approver may read; another group's hold is "not found" (scope.ts). */
   async #find(id: string, approver: ApproverConfig): Promise<Hold> {
     const hold = await this.#ctx.store.get(id)

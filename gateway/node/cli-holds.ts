@@ -164,6 +164,8 @@ export async function holdsCommand(config: Config, verb: string, id: string | un
       const timing = verb === 'approve' ? result.approvals.at(-1) : result.denial
       const fast = timing?.fast ? '; recorded as a fast decision (a possible rubber stamp: see airlock report)' : ''
       out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state} (${seconds(timing?.ms_from_view ?? null)}${fast})`)
+      // "approved" is not "done": the request is sent after this answer, and sending can still fail.
+      if (result.hold.state === 'approved') out(`it is being sent upstream now; \`airlock holds show ${id}\` gives the outcome (executed or failed)`)
       if (result.grant) out(`grant ${result.grant.id}: ${result.grant.max_uses} uses until ${result.grant.expires_at} (revoke: DELETE /_airlock/api/grants/${result.grant.id})`)
       return 0
     }

@@ -103,6 +103,7 @@ describe('airlock holds (approver API)', () => {
     expect(approve.code).toBe(0)
     expect(approve.stdout).toMatch(/Hold one\n {2}why: test hold/)
     expect(approve.stdout).toMatch(/approved: hold .* is now approved/)
+    expect(approve.stdout).toMatch(/it is being sent upstream now; `airlock holds show \S+` gives the outcome/)
     const noToken = await airlock(['holds', 'list', '--url', gw.url, '--config', configPath])
     expect(noToken.code).toBe(1)
     expect(noToken.stderr).toMatch(/AIRLOCK_APPROVER_TOKEN/)

@@ -201,6 +201,8 @@ export async function reportCommand(config: Config, flags: Flags): Promise<numbe
     out(table(report.approvers.map((a) => ({ ...a, median_from_view: secs(a.median_ms_from_view), fast: pct(a.fast_share) })), ['approver', 'decisions', 'approvals', 'denials', 'median_from_view', 'fast']))
     out('\nReview after the fact')
     out(table(report.review.map((r) => ({ ...r, coverage: pct(r.coverage) })), ['rule', 'forwarded', 'sampled', 'reviewed', 'flagged', 'coverage']))
+    out(`\nGrants (${report.grants.holds_saved} holds saved)`)
+    out(report.grants.grants.length ? table(report.grants.grants.map((g) => ({ ...g, uses: `${g.uses}/${g.max_uses}` })), ['id', 'state', 'rule', 'agent', 'created_by', 'uses', 'expires_at']) : '  none')
     const suggestions = report.rules.filter((r) => r.suggestion)
     out('\nSuggestions')
     out(suggestions.length ? suggestions.map((r) => `  ${r.rule}: ${r.suggestion}`).join('\n') : '  none yet')

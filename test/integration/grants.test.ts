@@ -165,4 +165,13 @@ describe('grants (Node, node:sqlite, compiled Rego)', () => {
       expect((await (await api(`/holds/${holdId}`, 'bob')).json()).state).toBe('pending')
     }
   })
+
+  it('the report shows every grant, its uses, and the holds grants saved', async () => {
+    const report = (await (await api('/report', 'carol')).json()) as { grants: { holds_saved: number; grants: { state: string; uses: number; max_uses: number; created_by: string }[] } }
+    const { grants, holds_saved } = report.grants
+    expect(grants.length).toBeGreaterThanOrEqual(4)
+    expect(holds_saved).toBe(grants.reduce((n, g) => n + g.uses, 0))
+    expect(holds_saved).toBeGreaterThanOrEqual(5 + 1 + 1 + 1) // the burst, bounds, revoke and expiry tests
+    expect(grants.find((g) => g.state === 'used_up')).toMatchObject({ uses: 5, max_uses: 5, created_by: 'bob' })
+  })
 })

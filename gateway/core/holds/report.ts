@@ -35,8 +35,22 @@ export interface CoverageFigures {
   coverage: number | null
 }
 
+/** One grant: its uses are requests that were allowed without a new hold (the holds it saved). */
+export interface GrantFigures {
+  id: string
+  rule: string
+  agent: string
+  created_by: string
+  state: 'live' | 'used_up' | 'expired' | 'revoked'
+  uses: number
+  max_uses: number
+  expires_at: string
+}
+
 export interface Report {
   rules: RuleFigures[]
+  /** Grants (docs/approvals.md "Grants"), newest first; holds_saved sums their uses. */
+  grants: { holds_saved: number; grants: GrantFigures[] }
   approvers: ApproverFigures[]
   review: CoverageFigures[]
   audit: { records: number; head: string | null }
@@ -119,9 +133,21 @@ export async function buildReport(store: HoldStorePort, minDecisions: number, sc
     if (item.state === 'flagged') c.flagged++
   }
   const review = [...coverage.values()].map((c) => ({ ...c, coverage: ratio(c.reviewed, c.forwarded) }))
+  const now = Date.now()
+  const grants = (await store.grants(scope, 10_000)).map((g): GrantFigures => ({
+    id: g.id,
+    rule: g.rule,
+    agent: g.agent_id,
+    created_by: g.created_by,
+    state: g.revoked_at !== null ? 'revoked' : g.uses >= g.max_uses ? 'used_up' : g.expires_at <= now ? 'expired' : 'live',
+    uses: g.uses,
+    max_uses: g.max_uses,
+    expires_at: new Date(g.expires_at).toISOString(),
+  }))
   const audit = await store.auditRecords()
   return {
     rules: rules.sort((a, b) => b.holds - a.holds),
+    grants: { holds_saved: grants.reduce((n, g) => n + g.uses, 0), grants },
     approvers: approvers.sort((a, b) => b.decisions - a.decisions),
     review: review.sort((a, b) => b.forwarded - a.forwarded),
     audit: { records: audit.length, head: audit.at(-1)?.hash ?? null },

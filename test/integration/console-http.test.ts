@@ -31,7 +31,7 @@ beforeAll(async () => {
       { name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true },
       { name: 'slow', prefix: '/slow', upstream: slow.url, allow_private: true, timeout_ms: 200 },
     ],
-    approver_groups: { ops: {}, payments: {} },
+    approver_groups: { ops: { max_grant_minutes: 15, min_dwell_s: 0 }, payments: {} },
     approvers: testApprovers,
     ...extra,
   })
@@ -78,6 +78,36 @@ describe('SSO seam', () => {
     const r = await fetch(`${plain.url}/_airlock/console`, { headers: { 'x-auth-request-email': 'carol@example.com', 'approver-identity': 'carol' }, redirect: 'manual' })
     expect(r.status).toBe(303)
     expect(r.headers.get('location')).toContain('/login')
+  })
+})
+
+describe('approve form: the optional grant', () => {
+  const send = (path: string, customer: string) =>
+    fetch(`${plain.url}/api${path}`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ customer, n: Math.random() }) })
+
+  it('is offered on a grantable hold only, and approving with it allows the same request once more', async () => {
+    const session = await signIn(plain, approverTokens.bob)
+    const plainHold = (await send('/hold', 'cus_c')).headers.get('airlock-hold-id')!
+    expect(await (await fetch(`${plain.url}/_airlock/console/holds/${plainHold}`, { headers: { cookie: session } })).text()).not.toContain('optional grant')
+    const id = (await send('/granted', 'cus_c')).headers.get('airlock-hold-id')!
+    const page = await (await fetch(`${plain.url}/_airlock/console/holds/${id}`, { headers: { cookie: session } })).text()
+    expect(page).toContain('Also allow the same for a while (optional grant)')
+    expect(page).toContain('Minutes (at most 15)')
+    const decide = (fields: Record<string, string>) =>
+      fetch(`${plain.url}/_airlock/console/holds/${id}/decide`, {
+        method: 'POST',
+        headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: field(page, 'csrf'), context_sha256: field(page, 'context_sha256'), verb: 'approve', comment: '', ...fields }).toString(),
+        redirect: 'manual',
+      })
+    const tooLong = await decide({ grant_minutes: '16', grant_uses: '1' })
+    expect(tooLong.status).toBe(403)
+    expect(await tooLong.text()).toContain('max_grant_minutes 15')
+    expect((await plain.holds.store.get(id))!.state).toBe('pending')
+    expect((await decide({ grant_minutes: '10', grant_uses: '1', grant_same: 'customer' })).status).toBe(303)
+    expect((await send('/granted', 'cus_other')).status).toBe(202)
+    expect((await send('/granted', 'cus_c')).status).toBe(200)
+    expect((await send('/granted', 'cus_c')).status).toBe(202)
   })
 })
 

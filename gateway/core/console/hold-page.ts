@@ -123,6 +123,7 @@ function decision(input: HoldPageInput): Html {
     <label for="comment">Comment${p.require_comment ? ' (required to approve)' : ' (optional; recorded in the audit)'}</label>
     <textarea id="comment" name="comment" aria-describedby="comment-hint">${input.comment ?? ''}</textarea>
     <p id="comment-hint" class="hint">Say why it is right (or wrong) to send this. The agent receives a denial's comment.</p>
+    ${!owner && !already ? grantFieldset(input) : ''}
     <div class="buttons">
       ${owner
         ? html`<p class="hint">You own the agent ${hold.agent.id}: someone else must approve its requests. You may deny.</p>`
@@ -138,6 +139,28 @@ function decision(input: HoldPageInput): Html {
       : ''}
   </form>`}
 </section>`
+}
+
+/**
+ * The optional grant (docs/approvals.md "Grants"): offered only where the service would accept one — the policy marked
+ * the hold grantable, it needs one approval, and one of the approver's groups on it allows grants.
+ */
+function grantFieldset(input: HoldPageInput): Html | '' {
+  const { seat, hold } = input
+  const max = Math.max(0, ...hold.groups.filter((g) => seat.approver.groups.includes(g)).map((g) => seat.config.approver_groups[g]?.max_grant_minutes ?? 0))
+  if (hold.decision.grantable !== true || hold.decision.approvals_required > 1 || max < 1) return ''
+  return html`<fieldset class="grant"><legend>Also allow the same for a while (optional grant)</legend>
+    <p class="hint">Requests from ${hold.agent.id} that this rule (${hold.decision.rule}) would hold are allowed without asking,
+    until the minutes or the uses run out. Leave empty to approve this request only.</p>
+    <label for="grant-minutes">Minutes (at most ${max})</label>
+    <input type="number" id="grant-minutes" name="grant_minutes" min="1" max="${max}">
+    <label for="grant-uses">Uses (requests it may allow)</label>
+    <input type="number" id="grant-uses" name="grant_uses" min="1" max="1000">
+    <label for="grant-same">Fields that must keep this request's value (comma-separated, optional)</label>
+    <input type="text" id="grant-same" name="grant_same">
+    <label for="grant-max">Numeric fields that may not exceed this request's value (optional)</label>
+    <input type="text" id="grant-max" name="grant_max">
+  </fieldset>`
 }
 
 /** outcome_unknown: the gateway stopped or timed out mid-send; a person checks the upstream and records what happened. */

@@ -6,6 +6,7 @@ import type { Context, Hono } from 'hono'
 import { html } from 'hono/html'
 import type { AgentConfig, ApproverConfig, Config } from '../config/schema.ts'
 import { describeForLog, secretValues } from '../credentials.ts'
+import type { GrantRequest } from '../holds/grants.ts'
 import { AirlockError, toAirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
 import type { Hold } from '../holds/types.ts'
@@ -210,7 +211,8 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
         }
       }
       try {
-        await service[verb](id, seat.approver, { comment, context_sha256: str('context_sha256') ?? null })
+        const grant = verb === 'approve' ? grantFromForm(str) : undefined
+        await service[verb](id, seat.approver, { comment, context_sha256: str('context_sha256') ?? null, grant })
       } catch (err) {
         if (!(err instanceof AirlockError)) throw err
         return renderHold(c, seat, id, err.status, { kind: 'error', text: `Not ${verb === 'approve' ? 'approved' : 'denied'}: ${err.message}` }, comment)
@@ -259,4 +261,16 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
 function safeNext(next: string | undefined): string | undefined {
   if (next === undefined || /[\\\r\n]/.test(next)) return undefined
   return next === BASE || next.startsWith(`${BASE}/`) ? next : undefined
+}
+
+/** The approve form's optional grant fieldset (hold-page.ts), as the service takes it; undefined when left empty. */
+function grantFromForm(str: (name: string) => string | undefined): GrantRequest | undefined {
+  const minutes = str('grant_minutes')?.trim()
+  const uses = str('grant_uses')?.trim()
+  if (!minutes && !uses) return undefined
+  const list = (v: string | undefined) => v?.split(',').map((f) => f.trim()).filter(Boolean)
+  const same = list(str('grant_same'))
+  const max = list(str('grant_max'))
+  // An empty or non-numeric field becomes NaN, which the service refuses with a message naming it.
+  return { minutes: Number(minutes || NaN), max_uses: Number(uses || NaN), bounds: same?.length || max?.length ? { same, max } : undefined }
 }

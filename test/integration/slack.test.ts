@@ -83,7 +83,7 @@ const agent = (path: string, prefer = 'respond-async') =>
   })
 const posted = (holdId: string) => until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
 /** The ts the gateway recorded for the hold's message (recorded after Slack answers the post, so wait for it). */
-const postedTs = (holdId: string) => until(() => (gw.holds.store as HoldStore).db.all<{ ts: string }>(`SELECT ts FROM slack_messages WHERE hold_id = ?`, holdId)[0]?.ts)
+const postedTs = (holdId: string, group = 'ops') => until(() => (gw.holds.store as HoldStore).slackMessage(holdId, group)?.ts)
 const buttons = (call: Call) => (call.args.blocks as any[]).find((b) => b.type === 'actions')?.elements ?? []
 
 /** A block_actions interaction, signed exactly as Slack signs it. */
@@ -214,7 +214,7 @@ describe('Slack approvals', () => {
     const retried = await until(() => calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0PAY'), 8000)
     expect(JSON.stringify(retried.args.blocks)).toContain('Approved by bob; sent, upstream answered 200')
     expect(buttons(retried)).toEqual([])
-    expect(await postedTs(holdId)).toBeTruthy()
+    expect(await postedTs(holdId, 'payments')).toBeTruthy()
   })
 
   it("an approver outside the hold's groups is refused privately", async () => {

@@ -102,6 +102,16 @@ export const MIGRATIONS: string[] = [
      revoked_by TEXT
    );
    CREATE INDEX grants_agent ON grants (agent_id, expires_at);`,
+  // 4: which Slack message announced which hold to which group (holds/slack-store.ts). IF NOT EXISTS: before this
+  // migration the Slack code created the table itself on first use.
+  `CREATE TABLE IF NOT EXISTS slack_messages (
+     hold_id TEXT NOT NULL,
+     grp TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     ts TEXT NOT NULL,
+     posted_at INTEGER NOT NULL,
+     PRIMARY KEY (hold_id, grp)
+   );`,
 ]
 
 /** Brings the schema to the latest version; safe to call on every start. */

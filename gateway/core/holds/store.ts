@@ -7,6 +7,8 @@ import type { SqlDriver, SqlValue } from '../ports.ts'
 import type { ReadScope } from './scope.ts'
 import { migrate } from './sql.ts'
 import * as grantSql from './grant-store.ts'
+import * as slackSql from './slack-store.ts'
+import type { PostedMessage, SlackMessageStore } from './slack-store.ts'
 import type { Grant, NewGrant } from './grants.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
 
@@ -78,7 +80,7 @@ export interface CreateResult {
   created: boolean
 }
 
-export class HoldStore {
+export class HoldStore implements SlackMessageStore {
   readonly db: SqlDriver
   constructor(db: SqlDriver) {
     this.db = db
@@ -315,6 +317,20 @@ export class HoldStore {
   // Grants (grant-store.ts) ------------------------------------------------------------------------------------
 
   #append = (type: string, actor: string, holdId: string | null, record: unknown, at: number) => this.appendAudit(type, actor, holdId, record, at)
+  // Posted Slack messages (slack-store.ts) ----------------------------------------------------------------------
+
+  saveSlackMessage(m: PostedMessage): void {
+    slackSql.saveSlackMessage(this.db, m)
+  }
+
+  slackMessage(holdId: string, grp: string): PostedMessage | undefined {
+    return slackSql.slackMessage(this.db, holdId, grp)
+  }
+
+  slackMessageAt(channel: string, ts: string): PostedMessage | undefined {
+    return slackSql.slackMessageAt(this.db, channel, ts)
+  }
+
   createGrant(g: NewGrant, audit: PendingAudit): Grant {
     return grantSql.createGrant(this.db, this.#append, g, audit)
   }

@@ -10,10 +10,10 @@ import type { ApproverConfig, Config } from '../config/schema.ts'
 import { describeForLog, secretValues } from '../credentials.ts'
 import { AirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
-import type { Logger, Secrets, SqlDriver } from '../ports.ts'
+import type { Logger, Secrets } from '../ports.ts'
 import { dwellLeft } from '../console/dwell.ts'
 import { APPROVE, DENY, oneClick, parseButtonValue } from './blocks.ts'
-import { SlackMessages } from './messages.ts'
+import { slackMessages } from './messages.ts'
 import { slackClient } from './poster.ts'
 import { verifySlackRequest } from './signature.ts'
 
@@ -41,10 +41,8 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
   const { service, config, logger } = deps
   const slack = config.slack
   if (!slack) return
-  // Posted messages live next to the holds in SQLite; start-up refuses Slack with a PostgreSQL store (node/store.ts).
-  const db = (service.store as { db?: SqlDriver }).db
-  if (!db) throw new AirlockError('AIRLOCK_CONFIG_INVALID', 'Slack approvals need the SQLite store (store.kind: sqlite)')
-  const messages = new SlackMessages(db)
+  // Posted messages are kept by the SQLite store; start-up refuses Slack with a PostgreSQL store (node/store.ts).
+  const messages = slackMessages(service.store)
 
   app.post(INTERACTIONS_PATH, async (c) => {
     const secret = deps.secrets(slack.signing_secret_env)
@@ -99,7 +97,7 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
     }
     if (hold && verb === APPROVE) {
       // The console's minimum review time, counted from when the message was posted to this channel.
-      const posted = ts ? messages.byMessage(channel, ts) : undefined
+      const posted = ts ? await messages.slackMessageAt(channel, ts) : undefined
       const seen = { ...hold, views: [{ approver: approver.id, at: posted?.posted_at ?? service.deps.clock.now() }] }
       const left = dwellLeft(seen, config, approver.id, service.deps.clock.now())
       if (left > 0) throw new AirlockError('AIRLOCK_CONFLICT', `this is a ${hold.decision.risk}-risk hold: read it for ${Math.ceil(left / 1000)} more second(s) before approving`)

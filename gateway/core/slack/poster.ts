@@ -6,17 +6,17 @@ import { AirlockError } from '../errors.ts'
 import { contextHash, present } from '../holds/presentation.ts'
 import type { HoldStorePort } from '../holds/store-port.ts'
 import type { Delivery } from '../holds/types.ts'
-import type { Clock, Secrets, SqlDriver } from '../ports.ts'
+import type { Clock, Secrets } from '../ports.ts'
 import { fetchSlackApi, type SlackApi, type SlackApiFactory } from './api.ts'
 import { holdMessage, outcomeMessage } from './blocks.ts'
-import { SlackMessages } from './messages.ts'
+import { slackMessages } from './messages.ts'
 
 /** The `hook` index of a queued delivery that goes to the group's Slack channel rather than to a webhook. */
 export const SLACK_HOOK = -1
 
 export interface SlackDeps {
   config: Config
-  store: HoldStorePort & { db?: SqlDriver }
+  store: HoldStorePort
   secrets: Secrets
   clock: Clock
   slackApi?: SlackApiFactory | undefined
@@ -38,17 +38,8 @@ export function consoleUrl(config: Config, holdId: string): string | undefined {
 
 export class SlackPoster {
   readonly #deps: SlackDeps
-  #slackMessages: SlackMessages | undefined
   constructor(deps: SlackDeps) {
     this.#deps = deps
-  }
-
-  // Posted messages live next to the holds in SQLite; a PostgreSQL store has none, and start-up refuses Slack with
-  // it (gateway/node/store.ts), so this is only reached with SQLite.
-  get #messages(): SlackMessages {
-    const db = this.#deps.store.db
-    if (!db) throw new AirlockError('AIRLOCK_INTERNAL', 'Slack approvals need the SQLite store (store.kind: sqlite)')
-    return (this.#slackMessages ??= new SlackMessages(db))
   }
 
   /** Sends one queued Slack delivery; throws (and the queue retries) when Slack refuses or cannot be reached. */
@@ -58,7 +49,8 @@ export class SlackPoster {
     const channel = config.approver_groups[d.grp]?.slack_channel
     if (!hold || !channel) return
     const p = present(hold, config.holds.preview_bytes)
-    const posted = this.#messages.find(hold.id, d.grp)
+    const messages = slackMessages(store)
+    const posted = await messages.slackMessage(hold.id, d.grp)
     if (d.event === 'hold.created') {
       if (posted) return // a retry after the post went through but recording the delivery did not
       // A post retried after the hold moved on (Slack was down when it was created) shows where the hold is now, not
@@ -66,7 +58,7 @@ export class SlackPoster {
       const message =
         hold.state === 'pending' ? holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id)) : outcomeMessage(hold, p)
       const r = await slackClient(this.#deps).postMessage({ channel, ...message })
-      this.#messages.save({ hold_id: hold.id, grp: d.grp, channel: r.channel, ts: r.ts, posted_at: this.#deps.clock.now() })
+      await messages.saveSlackMessage({ hold_id: hold.id, grp: d.grp, channel: r.channel, ts: r.ts, posted_at: this.#deps.clock.now() })
       return
     }
     // Decided, expired, executed: show the outcome in place of the buttons (the current state, whatever the event).

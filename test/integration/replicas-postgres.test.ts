@@ -60,7 +60,7 @@ function writeConfig(url: string, over: { poll_ms?: number } = {}): { path: stri
       ],
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, timeout_ms: 60_000 }],
       approver_groups: {
-        ops: { max_pending: 100, webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'HOOK_SECRET', allow_private: true }] },
+        ops: { max_pending: 100, max_grant_minutes: 30, webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'HOOK_SECRET', allow_private: true }] },
         payments: {},
       },
       approvers: testApprovers,
@@ -149,6 +149,34 @@ describe('three gateways sharing one PostgreSQL', () => {
     expect(hooks('fifty', 'hold.created')).toBe(1)
     const listed = await (await api(gateways[2]!, '/holds?state=pending')).json()
     expect(listed.holds.filter((h: { id: string }) => ids.has(h.id))).toHaveLength(1)
+  })
+
+  it('a grant with max_uses 5, 20 concurrent requests spread across them: exactly 5 forwarded, the rest held', async () => {
+    const send = (g: Gateway, marker: string) =>
+      fetch(`${g.url}/api/granted`, {
+        method: 'POST',
+        headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' },
+        body: JSON.stringify({ customer: 'cus_pg', marker, n: Math.random() }),
+      })
+    const held = await send(gateways[0]!, 'grant-origin')
+    expect(held.status).toBe(202)
+    const approved = await api(gateways[1]!, `/holds/${held.headers.get('airlock-hold-id')}/approve`, { grant: { minutes: 10, max_uses: 5, bounds: { same: ['customer'] } } })
+    expect(approved.status).toBe(200)
+    const grantId = (await approved.json()).grant.id as string
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(gateways[i % 3]!, 'grant-burst')))
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(5)
+    expect(answers.filter((r) => r.status === 202)).toHaveLength(15)
+    expect(count(upstream, 'grant-burst')).toBe(5)
+    const audit = (await (await api(gateways[2]!, '/audit', undefined, 'carol')).json()).records as { type: string; record: { grant_id?: string } }[]
+    expect(audit.filter((r) => r.type === 'grant.used' && r.record.grant_id === grantId)).toHaveLength(5)
+    // A revoke on one gateway is in force at once on the others (nothing about a grant is cached in a process).
+    const again = await send(gateways[0]!, 'grant-origin-2')
+    const second = await api(gateways[1]!, `/holds/${again.headers.get('airlock-hold-id')}/approve`, { grant: { minutes: 10, max_uses: 100 } })
+    const secondId = (await second.json()).grant.id as string
+    expect((await send(gateways[2]!, 'grant-live')).status).toBe(201)
+    expect((await api(gateways[0]!, `/grants/${secondId}/revoke`, {})).status).toBe(200)
+    expect((await send(gateways[2]!, 'grant-after-revoke')).status).toBe(202)
+    expect(count(upstream, 'grant-after-revoke')).toBe(0)
   })
 
   it('10 concurrent approvals spread across them: one execution', async () => {

@@ -97,16 +97,16 @@ export function grantBounds(
   }
   if (!Number.isInteger(req.max_uses) || req.max_uses < 1 || req.max_uses > MAX_USES_LIMIT) throw bad(`max_uses must be a whole number from 1 to ${MAX_USES_LIMIT}`)
   const bounds: GrantBound[] = []
-  const valueOf = (field: string): { in: 'body' | 'query'; value: unknown } => {
+  const approvedValue = (field: string): { in: 'body' | 'query'; value: unknown } => {
     if (!FIELD.test(field)) throw bad(`bound field "${field}" must be a top-level field name (letters, digits, _ . -)`)
     const body = opts.body
     if (body && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, field)) return { in: 'body', value: (body as Record<string, unknown>)[field] }
     if (Object.hasOwn(opts.query, field)) return { in: 'query', value: opts.query[field] }
     throw bad(`the approved request has no top-level body field or query parameter "${field}" to bound`)
   }
-  for (const field of req.bounds?.same ?? []) bounds.push({ ...valueOf(field), field, op: 'equals' })
+  for (const field of req.bounds?.same ?? []) bounds.push({ ...approvedValue(field), field, op: 'equals' })
   for (const field of req.bounds?.max ?? []) {
-    const v = valueOf(field)
+    const v = approvedValue(field)
     if (v.in !== 'body' || typeof v.value !== 'number') throw bad(`"${field}" is not a number in the approved request's body, so it cannot bound a maximum`)
     bounds.push({ ...v, field, op: 'max' })
   }

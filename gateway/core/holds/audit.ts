@@ -31,6 +31,16 @@ export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
   return sha256HexSync(prev_hash + '\n' + canonicalJson({ seq, at, type, actor, hold_id, record }))
 }
 
+/** The record that follows `last` in the chain (the first one when the log is empty), hashed. */
+export function nextAuditRecord(
+  last: { seq: number; hash: string } | undefined,
+  e: { at: number; type: string; actor: string; hold_id: string | null; record: unknown },
+): AuditRecord {
+  const seq = (last?.seq ?? 0) + 1
+  const entry = { seq, at: e.at, type: e.type, actor: e.actor, hold_id: e.hold_id, record: e.record, prev_hash: last?.hash ?? GENESIS }
+  return { ...entry, hash: auditHash(entry) }
+}
+
 export interface AuditVerification {
   ok: boolean
   records: number

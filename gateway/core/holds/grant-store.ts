@@ -5,17 +5,12 @@ import type { SqlDriver, SqlValue } from '../ports.ts'
 import type { AuditRecord } from './audit.ts'
 import type { Grant, NewGrant } from './grants.ts'
 import type { ReadScope } from './scope.ts'
+import { toGrant } from './rows.ts'
 
 type Row = { [column: string]: SqlValue }
 /** An audit record to append with the change (store.ts PendingAudit; not imported: store.ts imports this file). */
 type PendingAudit = { type: string; actor: string; record: unknown; at?: number }
 type Append = (type: string, actor: string, holdId: string | null, record: unknown, at: number) => AuditRecord
-
-export const toGrant = (r: Record<string, unknown>): Grant => ({
-  ...(r as unknown as Grant),
-  groups: typeof r.groups === 'string' ? JSON.parse(r.groups) : (r.groups as string[]),
-  bounds: typeof r.bounds === 'string' ? JSON.parse(r.bounds) : (r.bounds as Grant['bounds']),
-})
 
 const LIVE = `revoked_at IS NULL AND expires_at > ? AND uses < max_uses`
 

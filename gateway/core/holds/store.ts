@@ -1,11 +1,11 @@
 // The hold store: every state change is one atomic statement or transaction over the SqlDriver, so the
 // guarantees (one hold per identical request, caps, exactly-once claims, an unbroken audit chain) hold on both
 // runtimes. Business rules (who may approve, comments, expiry) live in HoldService; this file only keeps state.
-import { AirlockError } from '../errors.ts'
-import { GENESIS, auditHash, type AuditRecord } from './audit.ts'
+import { nextAuditRecord, type AuditRecord } from './audit.ts'
 import type { SqlDriver, SqlValue } from '../ports.ts'
 import type { ReadScope } from './scope.ts'
 import { migrate } from './sql.ts'
+import { checkCapacity, toAudit, toHold, toReview } from './rows.ts'
 import * as grantSql from './grant-store.ts'
 import * as slackSql from './slack-store.ts'
 import type { PostedMessage, SlackMessageStore } from './slack-store.ts'
@@ -20,48 +20,7 @@ const IN_SCOPE = (column: string) => `EXISTS (SELECT 1 FROM json_each(${column})
 // A review item belongs to the groups its rule named, or to every group when it named none (scope.ts reviewGroups).
 const REVIEW_IN_SCOPE = `(COALESCE(json_array_length(reviews.context, '$.approvers'), 0) = 0
   OR EXISTS (SELECT 1 FROM json_each(reviews.context, '$.approvers') AS g WHERE g.value IN (SELECT value FROM json_each(?))))`
-const toReview = (r: Row): Review => ({ ...(r as unknown as Review), context: parse(r.context) })
-
 const json = (v: unknown) => JSON.stringify(v)
-const parse = <T>(v: SqlValue | undefined): T => JSON.parse(v as string) as T
-const bytes = (v: SqlValue | undefined): Uint8Array | null => (v == null ? null : v instanceof Uint8Array ? v : new Uint8Array(v as unknown as ArrayBuffer))
-
-function toHold(r: Row): Hold {
-  return {
-    id: r.id as string,
-    state: r.state as HoldState,
-    created_at: r.created_at as number,
-    updated_at: r.updated_at as number,
-    expires_at: r.expires_at as number,
-    decided_at: r.decided_at as number | null,
-    dedupe_key: r.dedupe_key as string,
-    agent: { id: r.agent_id as string, owner: r.agent_owner as string },
-    route: r.route as string,
-    method: r.method as string,
-    url: r.url as string,
-    headers: parse(r.headers),
-    body: bytes(r.body),
-    body_sha256: r.body_sha256 as string,
-    intent: r.intent as string | null,
-    decision: parse(r.decision),
-    decision_id: r.decision_id as string,
-    policy_revision: r.policy_revision as string,
-    groups: parse(r.groups),
-    approvals: parse(r.approvals),
-    views: parse(r.views),
-    denial: r.denial === null ? null : parse(r.denial),
-    response:
-      r.response_status === null
-        ? null
-        : {
-            status: r.response_status as number,
-            headers: parse(r.response_headers),
-            body: bytes(r.response_body) ?? new Uint8Array(0),
-            truncated: r.response_truncated === 1,
-          },
-    error: r.error as string | null,
-  }
-}
 
 export type NewHold = Omit<Hold, 'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'>
 
@@ -104,16 +63,7 @@ export class HoldStore implements SlackMessageStore {
       )[0]
       if (existing) return { hold: toHold(existing), created: false }
       const pending = this.pendingCounts()
-      for (const g of h.groups) {
-        const cap = caps[g] ?? 0
-        if ((pending[g] ?? 0) >= cap) {
-          throw new AirlockError(
-            'AIRLOCK_HOLD_CAPACITY',
-            `approver group "${g}" already has ${pending[g] ?? 0} requests waiting (its limit is ${cap}); this request was refused, not queued. Try again later or ask a person to clear the queue.`,
-            { group: g, pending: pending[g] ?? 0, limit: cap },
-          )
-        }
-      }
+      checkCapacity(h.groups, caps, pending)
       this.db.run(
         `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
            headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
@@ -358,13 +308,12 @@ export class HoldStore implements SlackMessageStore {
   appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): AuditRecord {
     return this.db.transaction(() => {
       const last = this.db.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`)[0]
-      const entry = { seq: (last?.seq ?? 0) + 1, at, type, actor, hold_id: holdId, record, prev_hash: last?.hash ?? GENESIS }
-      const hash = auditHash(entry)
+      const entry = nextAuditRecord(last, { at, type, actor, hold_id: holdId, record })
       this.db.run(
         `INSERT INTO audit (seq, at, type, actor, hold_id, record, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        entry.seq, at, type, actor, holdId, json(record), entry.prev_hash, hash,
+        entry.seq, at, type, actor, holdId, json(record), entry.prev_hash, entry.hash,
       )
-      return { ...entry, hash }
+      return entry
     })
   }
 
@@ -383,6 +332,6 @@ export class HoldStore implements SlackMessageStore {
           json(groups), json(groups),
         )
       : this.db.all<Row>(`SELECT * FROM audit ORDER BY seq`)
-    return rows.map((r) => ({ ...(r as unknown as AuditRecord), record: parse(r.record) }))
+    return rows.map(toAudit)
   }
 }

@@ -10,17 +10,28 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { parseArgs } from 'node:util'
 import { Agent, type Dispatcher } from 'undici'
-import { buildInput } from '../gateway/core/pipeline/input.ts'
 import type { RouteConfig } from '../gateway/core/config/schema.ts'
+import { buildInput } from '../gateway/core/pipeline/input.ts'
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' }, opa: { type: 'string' } } })
+const { values } = parseArgs({
+  options: { port: { type: 'string' }, upstream: { type: 'string' }, opa: { type: 'string' } },
+})
 if (!values.port || !values.upstream) throw new Error('usage: bare-proxy.ts --port N --upstream URL [--opa URL]')
 const upstream = new URL(values.upstream)
 const opaUrl = values.opa ? new URL('/v1/data/airlock/decision', values.opa) : undefined
 
 // The gateway's pool settings (gateway/node/upstream.ts).
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host'])
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+])
 
 // The sidecar's fixed route and agent: the bare proxy authenticates nobody; only the policy call is compared.
 const route = { name: 'httpbin', upstream: upstream.origin } as RouteConfig

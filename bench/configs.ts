@@ -7,18 +7,22 @@ import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
 import type { ConfigInput } from '../gateway/core/config/schema.ts'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
-import { proxyConf, startNginx } from './nginx.ts'
-import { BENCH_CONFIG, POLICIES, buildPolicyDir, copyPolicy, generateLargePolicy } from './policy-gen.ts'
-import { NODE, freePort, layout, start, startReady, waitForOk, waitForPort, type Proc } from './procs.ts'
-import { startSmokescreen } from './smokescreen.ts'
 import type { Tools } from './env.ts'
+import { proxyConf, startNginx } from './nginx.ts'
+import { BENCH_CONFIG, buildPolicyDir, copyPolicy, generateLargePolicy, POLICIES } from './policy-gen.ts'
+import { freePort, layout, NODE, type Proc, start, startReady, waitForOk, waitForPort } from './procs.ts'
+import { startSmokescreen } from './smokescreen.ts'
 
 export const AGENT_KEY = 'bench-agent-key'
 export const HEADERS = { 'Airlock-Agent-Key': AGENT_KEY }
 /** The allow path: a GET the example policy allows (demo.read). Sent, with the key, to every configuration. */
 export const ALLOW = { method: 'GET', path: '/httpbin/anything/bench' }
 /** The deny path: a POST no rule allows (airlock.default_deny → 403). Only for configurations with a policy. */
-export const DENY = { method: 'POST', path: '/httpbin/anything/transfer', body: '{"amount":5000,"currency":"usd","to":"acct_1"}' }
+export const DENY = {
+  method: 'POST',
+  path: '/httpbin/anything/transfer',
+  body: '{"amount":5000,"currency":"usd","to":"acct_1"}',
+}
 
 const BARE_PROXY = fileURLToPath(new URL('./bare-proxy.ts', import.meta.url))
 const AIRLOCK_BIN = join(repoRoot, 'gateway/node/bin.ts')
@@ -101,7 +105,13 @@ async function airlock(ctx: Context, name: string, policyDir: string, level: str
   const guard = process.env.BENCH_NO_GUARD ? [] : ['--import', GUARD]
   const extra = process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [] // bench/profile.ts: --cpu-prof
   const url = `http://127.0.0.1:${port}`
-  const proc = await startReady(`airlock (${name})`, NODE, [...extra, ...guard, AIRLOCK_BIN, 'start', '--config', file], { cpus: layout.sut, countMarker: UNCAUGHT_MARKER }, `${url}/readyz`)
+  const proc = await startReady(
+    `airlock (${name})`,
+    NODE,
+    [...extra, ...guard, AIRLOCK_BIN, 'start', '--config', file],
+    { cpus: layout.sut, countMarker: UNCAUGHT_MARKER },
+    `${url}/readyz`,
+  )
   return { url, pids: [proc.pid], metricsUrl: `${url}/metrics`, uncaught: () => proc.marked(), stop: () => proc.stop() }
 }
 
@@ -166,7 +176,14 @@ export const configurations: Configuration[] = [
     async start(ctx) {
       const port = await freePort()
       const prefix = join(ctx.tmp, `nginx-proxy-${port}`)
-      const proc = await startNginx('nginx proxy', ctx.tools.nginx, prefix, proxyConf(prefix, port, ctx.upstreamPort), port, layout.sut)
+      const proc = await startNginx(
+        'nginx proxy',
+        ctx.tools.nginx,
+        prefix,
+        proxyConf(prefix, port, ctx.upstreamPort),
+        port,
+        layout.sut,
+      )
       return { url: `http://127.0.0.1:${port}`, pids: [proc.pid], stop: () => proc.stop() }
     },
   },
@@ -180,8 +197,20 @@ export const configurations: Configuration[] = [
       const opa = start(
         'opa run --server',
         ctx.tools.opa,
-        ['run', '--server', '--addr', `127.0.0.1:${opaPort}`, '--disable-telemetry', '--log-level', 'error',
-          '--ignore', '*_test.rego', '--ignore', 'capabilities.json', ctx.exampleSource],
+        [
+          'run',
+          '--server',
+          '--addr',
+          `127.0.0.1:${opaPort}`,
+          '--disable-telemetry',
+          '--log-level',
+          'error',
+          '--ignore',
+          '*_test.rego',
+          '--ignore',
+          'capabilities.json',
+          ctx.exampleSource,
+        ],
         { cpus: layout.sut },
       )
       const procs = [opa]
@@ -203,7 +232,11 @@ export const configurations: Configuration[] = [
     policy: false,
     airlock: false,
     async start(ctx) {
-      const { proc, url } = await startSmokescreen(ctx.tools.smokescreen, join(ctx.tmp, `smokescreen-${Date.now()}`), layout.sut)
+      const { proc, url } = await startSmokescreen(
+        ctx.tools.smokescreen,
+        join(ctx.tmp, `smokescreen-${Date.now()}`),
+        layout.sut,
+      )
       // The same upstream path Airlock's route maps /httpbin/… to, as an absolute-form target.
       const target = (path: string) => `http://127.0.0.1:${ctx.upstreamPort}${path.replace(/^\/httpbin/, '')}`
       return { url, pids: [proc.pid], target, stop: () => proc.stop() }

@@ -5,10 +5,11 @@
 // GC pauses.
 //
 //   node bench/decision.bench.ts <example policy dir> <1,000-rule policy dir>     (prints JSON)
-import { decide } from '../gateway/core/pipeline/decide.ts'
-import { loadPolicyDir } from '../gateway/node/policy-files.ts'
+
 import type { RouteConfig } from '../gateway/core/config/schema.ts'
+import { decide } from '../gateway/core/pipeline/decide.ts'
 import type { PolicyEvaluator } from '../gateway/core/ports.ts'
+import { loadPolicyDir } from '../gateway/node/policy-files.ts'
 import { percentile } from './loadgen.ts'
 
 export interface DecisionCase {
@@ -59,7 +60,14 @@ function headers(contentType?: string): Headers {
   return h
 }
 
-function bench(policy: PolicyEvaluator, name: DecisionCase['policy'], method: string, path: string, body: Uint8Array | null, iterations: number): DecisionCase {
+function bench(
+  policy: PolicyEvaluator,
+  name: DecisionCase['policy'],
+  method: string,
+  path: string,
+  body: Uint8Array | null,
+  iterations: number,
+): DecisionCase {
   const upstreamUrl = new URL(`https://httpbin.org${path}`)
   const h = headers(body ? 'application/json' : undefined)
   const defaults = { timeout_s: 900, sample_rate: 0.1 }
@@ -69,7 +77,17 @@ function bench(policy: PolicyEvaluator, name: DecisionCase['policy'], method: st
   let action = ''
   for (let i = -warmup; i < iterations; i++) {
     const t0 = performance.now()
-    const parts = { method, upstreamUrl, headers: h, body, bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', agent, route, nowMs: Date.now(), pendingHolds: {} }
+    const parts = {
+      method,
+      upstreamUrl,
+      headers: h,
+      body,
+      bodySha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      agent,
+      route,
+      nowMs: Date.now(),
+      pendingHolds: {},
+    }
     const decided = decide(policy, { parts }, { defaults })
     const t1 = performance.now()
     if (!decided.ok) throw decided.error
@@ -117,7 +135,8 @@ export async function decisionBench(exampleDir: string, largeDir: string, scale 
 
 if (import.meta.main) {
   const [exampleDir, largeDir, scale] = process.argv.slice(2)
-  if (!exampleDir || !largeDir) throw new Error('usage: decision.bench.ts <example policy dir> <1,000-rule policy dir> [scale]')
+  if (!exampleDir || !largeDir)
+    throw new Error('usage: decision.bench.ts <example policy dir> <1,000-rule policy dir> [scale]')
   decisionBench(exampleDir, largeDir, scale ? Number(scale) : 1).then(
     (r) => process.stdout.write(JSON.stringify(r) + '\n'),
     (err: Error) => {

@@ -4,11 +4,11 @@
 // the agent↔Airlock TLS session and CONNECT handling on top of the same pipeline. Leaf minting is measured apart.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici'
-import { startInterceptingAirlock, upstreamCertificate, measureMinting, type MintingCost } from './intercept.ts'
-import { startNginx, sslUpstreamConf } from './nginx.ts'
-import { freePort, layout } from './procs.ts'
+import { Agent, type Dispatcher, ProxyAgent, request } from 'undici'
+import { type MintingCost, measureMinting, startInterceptingAirlock, upstreamCertificate } from './intercept.ts'
 import { percentile } from './loadgen.ts'
+import { sslUpstreamConf, startNginx } from './nginx.ts'
+import { freePort, layout } from './procs.ts'
 
 export interface PathFigures {
   requests: number
@@ -27,7 +27,13 @@ export interface InterceptComparison {
   minting: MintingCost
 }
 
-async function drive(dispatcher: Dispatcher, url: string, headers: Record<string, string>, connections: number, ms: number): Promise<PathFigures> {
+async function drive(
+  dispatcher: Dispatcher,
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  ms: number,
+): Promise<PathFigures> {
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
   const end = performance.now() + ms
@@ -44,7 +50,13 @@ async function drive(dispatcher: Dispatcher, url: string, headers: Record<string
   await Promise.all(Array.from({ length: connections }, worker))
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  return { requests: latencies.length, rps: latencies.length / elapsed, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99), statuses }
+  return {
+    requests: latencies.length,
+    rps: latencies.length / elapsed,
+    p50_ms: percentile(latencies, 50),
+    p99_ms: percentile(latencies, 99),
+    statuses,
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -74,7 +86,14 @@ export async function compareIntercept(opts: {
   const pki = await upstreamCertificate(join(opts.tmp, 'intercept-pki'))
   const upstreamPort = await freePort()
   const prefix = join(opts.tmp, `nginx-tls-${upstreamPort}`)
-  const upstream = await startNginx('nginx https upstream', opts.nginx, prefix, sslUpstreamConf(prefix, upstreamPort, pki.certFile, pki.keyFile), upstreamPort, layout.load)
+  const upstream = await startNginx(
+    'nginx https upstream',
+    opts.nginx,
+    prefix,
+    sslUpstreamConf(prefix, upstreamPort, pki.certFile, pki.keyFile),
+    upstreamPort,
+    layout.load,
+  )
   const airlock = await startInterceptingAirlock({
     upstream: `https://127.0.0.1:${upstreamPort}`,
     upstreamCaFile: pki.caFile,
@@ -100,12 +119,30 @@ export async function compareIntercept(opts: {
       // Alternating order, so drift on a shared machine hits both paths alike.
       const order = i % 2 ? (['i', 'r'] as const) : (['r', 'i'] as const)
       for (const which of order) {
-        if (which === 'r') routed.push(await drive(direct, routedUrl, { 'airlock-agent-key': 'bench-agent-key' }, opts.connections, opts.seconds * 1000))
+        if (which === 'r')
+          routed.push(
+            await drive(
+              direct,
+              routedUrl,
+              { 'airlock-agent-key': 'bench-agent-key' },
+              opts.connections,
+              opts.seconds * 1000,
+            ),
+          )
         else intercepted.push(await drive(viaProxy, airlock.targetUrl, {}, opts.connections, opts.seconds * 1000))
       }
-      log(`intercept round ${i + 1}/${opts.rounds}: routed ${routed.at(-1)!.rps.toFixed(0)} req/s, intercepted ${intercepted.at(-1)!.rps.toFixed(0)} req/s`)
+      log(
+        `intercept round ${i + 1}/${opts.rounds}: routed ${routed.at(-1)!.rps.toFixed(0)} req/s, intercepted ${intercepted.at(-1)!.rps.toFixed(0)} req/s`,
+      )
     }
-    return { connections: opts.connections, seconds: opts.seconds, rounds: opts.rounds, routed: combine(routed), intercepted: combine(intercepted), minting: await measureMinting() }
+    return {
+      connections: opts.connections,
+      seconds: opts.seconds,
+      rounds: opts.rounds,
+      routed: combine(routed),
+      intercepted: combine(intercepted),
+      minting: await measureMinting(),
+    }
   } finally {
     await viaProxy.close()
     await direct.close()
@@ -115,7 +152,8 @@ export async function compareIntercept(opts: {
 }
 
 export function renderIntercept(c: InterceptComparison): string {
-  const row = (name: string, f: PathFigures) => `| ${name} | ${Math.round(f.rps).toLocaleString('en-US')} | ${f.p50_ms.toFixed(3)} | ${f.p99_ms.toFixed(3)} | ${JSON.stringify(f.statuses)} |`
+  const row = (name: string, f: PathFigures) =>
+    `| ${name} | ${Math.round(f.rps).toLocaleString('en-US')} | ${f.p50_ms.toFixed(3)} | ${f.p99_ms.toFixed(3)} | ${JSON.stringify(f.statuses)} |`
   return [
     '### Intercepted path (forward proxy with TLS interception) beside the routed path',
     '',

@@ -10,14 +10,18 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { stringify } from 'yaml'
-import { repoRoot } from '../gateway/node/toolchain/opa.ts'
-import { createCa, issueLeaf, loadCa } from '../gateway/node/proxy/certificates.ts'
 import { caPaths, initCa } from '../gateway/node/proxy/ca-store.ts'
+import { createCa, issueLeaf, loadCa } from '../gateway/node/proxy/certificates.ts'
 import { LeafCache } from '../gateway/node/proxy/leaf-cache.ts'
-import { NODE, freePort, startReady } from './procs.ts'
+import { repoRoot } from '../gateway/node/toolchain/opa.ts'
+import { freePort, NODE, startReady } from './procs.ts'
 
 const AIRLOCK_BIN = join(repoRoot, 'gateway/node/bin.ts')
-const AGENT = { id: 'bench-bot', key: 'bench-agent-key', sha256: '820237229165607b06ec7d85845f53177446090a67c891a4c00f38eb52b94721' }
+const AGENT = {
+  id: 'bench-bot',
+  key: 'bench-agent-key',
+  sha256: '820237229165607b06ec7d85845f53177446090a67c891a4c00f38eb52b94721',
+}
 
 export interface InterceptOptions {
   /** The HTTPS upstream's origin, e.g. https://127.0.0.1:18443 (its certificate must name that host). */
@@ -59,12 +63,26 @@ export async function startInterceptingAirlock(opts: InterceptOptions): Promise<
     log: { level: opts.level ?? 'warn' },
     proxy: { enabled: true },
     agents: [{ id: AGENT.id, owner: 'bench@example.com', labels: { team: 'bench' }, key_sha256: AGENT.sha256 }],
-    routes: [{ name: 'httpbin', upstream: opts.upstream, tls: 'intercept', allow_private: true, ...(opts.prefix ? { prefix: opts.prefix, agent_key: ['header'] } : {}) }],
+    routes: [
+      {
+        name: 'httpbin',
+        upstream: opts.upstream,
+        tls: 'intercept',
+        allow_private: true,
+        ...(opts.prefix ? { prefix: opts.prefix, agent_key: ['header'] } : {}),
+      },
+    ],
   }
   const file = join(opts.tmp, 'airlock-intercept.yaml')
   writeFileSync(file, stringify(config))
   const url = `http://127.0.0.1:${port}`
-  const proc = await startReady('airlock (intercept)', NODE, [AIRLOCK_BIN, 'start', '--config', file], { cpus: opts.cpus, env: { ...process.env, NODE_EXTRA_CA_CERTS: opts.upstreamCaFile } }, `${url}/readyz`)
+  const proc = await startReady(
+    'airlock (intercept)',
+    NODE,
+    [AIRLOCK_BIN, 'start', '--config', file],
+    { cpus: opts.cpus, env: { ...process.env, NODE_EXTRA_CA_CERTS: opts.upstreamCaFile } },
+    `${url}/readyz`,
+  )
   return {
     proxyUrl: `http://${AGENT.id}:${AGENT.key}@127.0.0.1:${port}`,
     caCertFile: caPaths(dataDir).cert,
@@ -81,7 +99,11 @@ export async function upstreamCertificate(dir: string): Promise<{ caFile: string
   mkdirSync(dir, { recursive: true })
   const { certPem, keyPem } = createCa({ commonName: 'Airlock bench upstream CA', validityDays: 2 })
   const leaf = await issueLeaf(loadCa(certPem, keyPem), ['127.0.0.1', 'localhost'])
-  const files = { caFile: join(dir, 'upstream-ca.pem'), certFile: join(dir, 'upstream.pem'), keyFile: join(dir, 'upstream-key.pem') }
+  const files = {
+    caFile: join(dir, 'upstream-ca.pem'),
+    certFile: join(dir, 'upstream.pem'),
+    keyFile: join(dir, 'upstream-key.pem'),
+  }
   writeFileSync(files.caFile, certPem)
   writeFileSync(files.certFile, leaf.certPem)
   writeFileSync(files.keyFile, leaf.keyPem, { mode: 0o600 })

@@ -3,15 +3,15 @@
 // loopback TCP counters that tell a delayed-ACK stall (`TcpExtDelayedACKLost`, `TcpRetransSegs`) per run.
 //
 //   node bench/latency.ts [rate=1500] [seconds=10] [rounds=2] [configs=b,c]
-import { readFileSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ALLOW, HEADERS, configurations, prepareContext } from './configs.ts'
+import { ALLOW, configurations, HEADERS, prepareContext } from './configs.ts'
 import { checkTools } from './env.ts'
 import type { LoadResult, LoadSpec } from './loadgen.ts'
-import { UPSTREAM_BODY, startNginx, upstreamConf } from './nginx.ts'
-import { NODE, layout, run, snapshot } from './procs.ts'
+import { startNginx, UPSTREAM_BODY, upstreamConf } from './nginx.ts'
+import { layout, NODE, run, snapshot } from './procs.ts'
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.ts', import.meta.url))
 
@@ -36,7 +36,14 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'airlock-latency-'))
   const wanted = ids.split(',')
   const ctx = await prepareContext(tools, tmp, wanted.includes('d'))
-  const up = await startNginx('nginx upstream', tools.nginx, join(tmp, 'up'), upstreamConf(join(tmp, 'up'), ctx.upstreamPort), ctx.upstreamPort, layout.load)
+  const up = await startNginx(
+    'nginx upstream',
+    tools.nginx,
+    join(tmp, 'up'),
+    upstreamConf(join(tmp, 'up'), ctx.upstreamPort),
+    ctx.upstreamPort,
+    layout.load,
+  )
   try {
     for (let r = 0; r < Number(rounds); r++) {
       const list = configurations.filter((c) => wanted.includes(c.id))
@@ -54,12 +61,19 @@ async function main(): Promise<void> {
           }
           const before = tcpCounters()
           const cpu0 = snapshot(running.pids).cpu
-          const l = JSON.parse(await run(NODE, [LOADGEN, JSON.stringify(spec)], { cpus: layout.load, timeoutMs: spec.durationMs + 60_000 })) as LoadResult
+          const l = JSON.parse(
+            await run(NODE, [LOADGEN, JSON.stringify(spec)], {
+              cpus: layout.load,
+              timeoutMs: spec.durationMs + 60_000,
+            }),
+          ) as LoadResult
           const after = tcpCounters()
           const cpuPer1k = running.pids.length ? ((snapshot(running.pids).cpu - cpu0) / l.completed_all) * 1000 : NaN
           const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0)
           if (process.env.LATENCY_ALL_COUNTERS) {
-            const moved = Object.keys(after).filter((k) => d(k) !== 0 && /^Tcp/.test(k)).map((k) => `${k}=${d(k)}`)
+            const moved = Object.keys(after)
+              .filter((k) => d(k) !== 0 && /^Tcp/.test(k))
+              .map((k) => `${k}=${d(k)}`)
             process.stdout.write(`  ${moved.join(' ')}\n`)
           }
           process.stdout.write(

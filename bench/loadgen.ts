@@ -14,7 +14,7 @@
 // It is the same program, same pool size and same placement (the load CPU) for every configuration.
 //
 //   node bench/loadgen.ts '{"url":"http://127.0.0.1:8080","requests":[...],"rate":5000,"durationMs":15000,...}'
-import { Pool, type Dispatcher } from 'undici'
+import { type Dispatcher, Pool } from 'undici'
 
 export interface LoadRequest {
   method: string
@@ -102,31 +102,35 @@ export async function generate(spec: LoadSpec): Promise<LoadResult> {
       lags[i - warmup] = t0 - dueAt
     }
     outstanding++
-    pool.request(opts[i % opts.length]!).then(
-      async (res) => {
-        let bytes: number
-        try {
-          bytes = (await res.body.arrayBuffer()).byteLength
-        } catch {
-          if (measure && pending.delete(i)) errors++ // the body failed, or the pool was destroyed mid-body
-          return
-        }
-        const t1 = performance.now()
-        completedAll++
-        if (measure && pending.delete(i)) {
-          latencies[recorded++] = t1 - t0
-          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
-          if (spec.expectBodyBytes !== undefined && res.statusCode < 300 && bytes !== spec.expectBodyBytes) shortBodies++
-          completed++
-          lastDone = t1
-        }
-      },
-      () => {
-        if (measure && pending.delete(i)) errors++
-      },
-    ).finally(() => {
-      if (--outstanding === 0 && sentAll) resolveDrained()
-    })
+    pool
+      .request(opts[i % opts.length]!)
+      .then(
+        async (res) => {
+          let bytes: number
+          try {
+            bytes = (await res.body.arrayBuffer()).byteLength
+          } catch {
+            if (measure && pending.delete(i)) errors++ // the body failed, or the pool was destroyed mid-body
+            return
+          }
+          const t1 = performance.now()
+          completedAll++
+          if (measure && pending.delete(i)) {
+            latencies[recorded++] = t1 - t0
+            statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+            if (spec.expectBodyBytes !== undefined && res.statusCode < 300 && bytes !== spec.expectBodyBytes)
+              shortBodies++
+            completed++
+            lastDone = t1
+          }
+        },
+        () => {
+          if (measure && pending.delete(i)) errors++
+        },
+      )
+      .finally(() => {
+        if (--outstanding === 0 && sentAll) resolveDrained()
+      })
   }
 
   const start = performance.now()

@@ -3,7 +3,7 @@
 // Each instance runs in the foreground with its own temp prefix, one worker, no access log.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { start, waitForPort, type Proc } from './procs.ts'
+import { type Proc, start, waitForPort } from './procs.ts'
 
 /** The upstream's response body: 1,024 bytes of JSON (no `$`, `'` or `\`, so it sits in nginx's return as is). */
 export const UPSTREAM_BODY = (() => {
@@ -12,7 +12,9 @@ export const UPSTREAM_BODY = (() => {
     object: 'event',
     type: 'charge.succeeded',
     created: 1700000000,
-    data: { object: { id: 'ch_3Nbench', amount: 2000, currency: 'usd', status: 'succeeded', metadata: { order: '6735' } } },
+    data: {
+      object: { id: 'ch_3Nbench', amount: 2000, currency: 'usd', status: 'succeeded', metadata: { order: '6735' } },
+    },
     padding: '',
   }
   const size = JSON.stringify(base).length
@@ -23,7 +25,8 @@ export const UPSTREAM_BODY = (() => {
 })()
 
 function common(prefix: string): string {
-  for (const d of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) mkdirSync(join(prefix, d), { recursive: true })
+  for (const d of ['tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi'])
+    mkdirSync(join(prefix, d), { recursive: true })
   return `worker_processes 1;
 daemon off;
 master_process on;
@@ -105,7 +108,14 @@ export function proxyConf(prefix: string, port: number, upstreamPort: number): s
   )
 }
 
-export async function startNginx(name: string, nginx: string, prefix: string, conf: string, port: number, cpus: string | undefined): Promise<Proc> {
+export async function startNginx(
+  name: string,
+  nginx: string,
+  prefix: string,
+  conf: string,
+  port: number,
+  cpus: string | undefined,
+): Promise<Proc> {
   mkdirSync(prefix, { recursive: true })
   const file = join(prefix, 'nginx.conf')
   writeFileSync(file, conf)

@@ -67,5 +67,8 @@ export function countRules(dir: string): number {
 
 /** `airlock policy build --source <source> --out <out>`: the operator's command, not a shortcut. */
 export async function buildPolicyDir(source: string, out: string): Promise<void> {
-  await run(NODE, [BIN, 'policy', 'build', '--config', BENCH_CONFIG, '--source', source, '--out', out], { cpus: undefined, timeoutMs: 300_000 })
+  await run(NODE, [BIN, 'policy', 'build', '--config', BENCH_CONFIG, '--source', source, '--out', out], {
+    cpus: undefined,
+    timeoutMs: 300_000,
+  })
 }

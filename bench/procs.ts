@@ -1,10 +1,9 @@
 // Processes for the benchmark: spawning pinned to a CPU set, waiting for a port, stopping, and reading what the
 // kernel accounts for them in /proc (CPU time, peak RSS), so the figures are the kernel's, not the process's own.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { type AddressInfo, createConnection, createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
-import { createConnection, createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 
@@ -102,7 +101,11 @@ export function start(name: string, cmd: string, args: string[], opts: SpawnOpti
 }
 
 /** Runs a program to completion and returns its stdout; throws with its stderr when it fails. */
-export function run(cmd: string, args: string[], opts: { cpus?: string | undefined; timeoutMs: number; env?: NodeJS.ProcessEnv }): Promise<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cpus?: string | undefined; timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<string> {
   const [file, argv] = opts.cpus !== undefined ? ['taskset', ['-c', opts.cpus, cmd, ...args]] : [cmd, args]
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv as string[], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
@@ -147,7 +150,8 @@ export async function waitForPort(port: number, proc: Proc, timeoutMs = 20_000):
       s.once('error', () => resolve(false))
     })
     if (ok) return
-    if (Date.now() > deadline) throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms:\n${proc.stderr().trim()}`)
+    if (Date.now() > deadline)
+      throw new Error(`${proc.name} did not listen on ${port} within ${timeoutMs} ms:\n${proc.stderr().trim()}`)
     await sleep(50)
   }
 }
@@ -165,7 +169,8 @@ export async function waitForOk(url: string, proc: Proc, timeoutMs = 30_000): Pr
       () => 0,
     )
     if (status === 200) return
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last ${status}):\n${proc.stderr().trim()}`)
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last ${status}):\n${proc.stderr().trim()}`)
     await sleep(100)
   }
 }
@@ -252,7 +257,13 @@ export function ownCpu(): number {
 }
 
 /** Starts a process and waits until `url` answers 200; stops it if it never does. */
-export async function startReady(name: string, cmd: string, args: string[], opts: SpawnOptions, url: string): Promise<Proc> {
+export async function startReady(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions,
+  url: string,
+): Promise<Proc> {
   const proc = start(name, cmd, args, opts)
   try {
     await waitForOk(url, proc)

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
-import { ALLOW, DENY, HEADERS, configurations, prepareContext } from './configs.ts'
+import { ALLOW, configurations, DENY, HEADERS, prepareContext } from './configs.ts'
 import { checkTools } from './env.ts'
 import { startNginx, upstreamConf } from './nginx.ts'
 import { layout } from './procs.ts'
@@ -35,7 +35,11 @@ export function summarizeProfile(file: string, top = 25): string {
     const where = !url ? '(native)' : url.startsWith('/') ? relative(repoRoot, url) : url
     const pkg =
       /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
-      (where.startsWith('node:internal/') ? where.split('/').slice(0, 2).join('/') : where === '(native)' ? n.callFrame.functionName : where)
+      (where.startsWith('node:internal/')
+        ? where.split('/').slice(0, 2).join('/')
+        : where === '(native)'
+          ? n.callFrame.functionName
+          : where)
     const fn = `${n.callFrame.functionName || '(anonymous)'}  ${where}${url ? `:${n.callFrame.lineNumber + 1}` : ''}`
     byFn.set(fn, (byFn.get(fn) ?? 0) + t)
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + t)
@@ -48,7 +52,8 @@ export function summarizeProfile(file: string, top = 25): string {
       .join('\n')
   // Inclusive (self + callees) time of the repo's own functions: the synchronous part of each pipeline stage.
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const inclusive = (n: Node): number => (self.get(n.id) ?? 0) + (n.children ?? []).reduce((a, c) => a + inclusive(byId.get(c)!), 0)
+  const inclusive = (n: Node): number =>
+    (self.get(n.id) ?? 0) + (n.children ?? []).reduce((a, c) => a + inclusive(byId.get(c)!), 0)
   const incl = new Map<string, number>()
   for (const n of p.nodes) {
     const url = n.callFrame.url.replace(/^file:\/\//, '')
@@ -68,12 +73,28 @@ async function main(): Promise<void> {
   const ctx = await prepareContext(tools, tmp, id === 'd')
   const profDir = join(tmp, 'prof')
   process.env.BENCH_NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profDir}`
-  const up = await startNginx('nginx upstream', tools.nginx, join(tmp, 'up'), upstreamConf(join(tmp, 'up'), ctx.upstreamPort), ctx.upstreamPort, layout.load)
+  const up = await startNginx(
+    'nginx upstream',
+    tools.nginx,
+    join(tmp, 'up'),
+    upstreamConf(join(tmp, 'up'), ctx.upstreamPort),
+    ctx.upstreamPort,
+    layout.load,
+  )
   const running = await config.start(ctx)
   try {
     const req = path === 'deny' ? DENY : ALLOW
-    const w = await wrk(tools.wrk, { url: running.url, connections: 64, durationS: Number(seconds), cpus: layout.load, headers: HEADERS, requests: [req] })
-    process.stdout.write(`${config.label}, ${path} path: ${Math.round(w.rps)} req/s, statuses ${JSON.stringify(w.statuses)}\n`)
+    const w = await wrk(tools.wrk, {
+      url: running.url,
+      connections: 64,
+      durationS: Number(seconds),
+      cpus: layout.load,
+      headers: HEADERS,
+      requests: [req],
+    })
+    process.stdout.write(
+      `${config.label}, ${path} path: ${Math.round(w.rps)} req/s, statuses ${JSON.stringify(w.statuses)}\n`,
+    )
   } finally {
     await running.stop()
     await up.stop()

@@ -14,7 +14,12 @@ import { buildPolicy } from '../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 import { runTraffic } from '../tools/traffic/run.ts'
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '1000000' }, dir: { type: 'string', default: '/tmp/airlock-replay-scale' } } })
+const { values } = parseArgs({
+  options: {
+    lines: { type: 'string', default: '1000000' },
+    dir: { type: 'string', default: '/tmp/airlock-replay-scale' },
+  },
+})
 const target = Number(values.lines)
 const dir = resolve(values.dir!)
 mkdirSync(dir, { recursive: true })
@@ -22,7 +27,8 @@ mkdirSync(dir, { recursive: true })
 const policyDir = join(dir, 'policy')
 if (!existsSync(join(policyDir, 'manifest.json'))) await buildPolicy(resolve(repoRoot, 'policies'), policyDir)
 const run = join(dir, 'run')
-if (!existsSync(join(run, 'summary.json'))) await runTraffic({ seed: 1, requests: 5000, days: 1, policyDir, outDir: run })
+if (!existsSync(join(run, 'summary.json')))
+  await runTraffic({ seed: 1, requests: 5000, days: 1, policyDir, outDir: run })
 
 const history = join(dir, `history-${target}.jsonl`)
 if (!existsSync(history)) {
@@ -51,7 +57,20 @@ if (!existsSync(history)) {
 const size = statSync(history).size
 const result = spawnSync(
   '/usr/bin/time',
-  ['-f', '%e %M', join(repoRoot, 'node_modules/.bin/node'), join(repoRoot, 'gateway/node/bin.ts'), 'policy', 'replay', history, '--policy', policyDir, '--holds-db', join(run, 'data/airlock.db'), '--json'],
+  [
+    '-f',
+    '%e %M',
+    join(repoRoot, 'node_modules/.bin/node'),
+    join(repoRoot, 'gateway/node/bin.ts'),
+    'policy',
+    'replay',
+    history,
+    '--policy',
+    policyDir,
+    '--holds-db',
+    join(run, 'data/airlock.db'),
+    '--json',
+  ],
   { cwd: repoRoot, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
 )
 if (result.status !== 0) {

@@ -1,7 +1,7 @@
 // The smoke run (`npm run bench:smoke`, and test/integration/bench-smoke.test.ts): every configuration, the decision
 // micro-benchmark and the soak, each for a moment, asserting what was answered (non-zero 2xx, the expected
 // statuses on the allow and deny paths) and never how fast. It shares all of its code with the full run.
-import { FULL, runBench, type BenchReport } from './harness.ts'
+import { type BenchReport, FULL, runBench } from './harness.ts'
 
 export const SMOKE = {
   ...FULL,
@@ -23,10 +23,13 @@ export async function runSmoke(log: (msg: string) => void = () => {}): Promise<B
   for (const c of report.configs) {
     const answered = c.throughput.reduce((n, w) => n + w.requests, 0)
     const ok = c.latency.reduce((n, l) => n + (l.statuses['200'] ?? 0), 0)
-    if (answered === 0 || ok === 0) throw new Error(`(${c.id}) ${c.label}: no 2xx answers (wrk ${answered}, load generator ${ok})`)
+    if (answered === 0 || ok === 0)
+      throw new Error(`(${c.id}) ${c.label}: no 2xx answers (wrk ${answered}, load generator ${ok})`)
   }
   const actions = report.decision.map((d) => d.action).join(',')
-  if (actions !== 'allow,review,review,allow,review') throw new Error(`decision micro-benchmark: unexpected actions ${actions}`)
-  if (!report.soak.statuses['200'] || !report.soak.statuses['403']) throw new Error(`soak: statuses ${JSON.stringify(report.soak.statuses)}`)
+  if (actions !== 'allow,review,review,allow,review')
+    throw new Error(`decision micro-benchmark: unexpected actions ${actions}`)
+  if (!report.soak.statuses['200'] || !report.soak.statuses['403'])
+    throw new Error(`soak: statuses ${JSON.stringify(report.soak.statuses)}`)
   return report
 }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
-import { freePort, start, waitForPort, type Proc } from './procs.ts'
+import { freePort, type Proc, start, waitForPort } from './procs.ts'
 
 const MODULE = join(repoRoot, 'tools/smokescreen')
 
@@ -44,14 +44,42 @@ export interface RunningSmokescreen {
 }
 
 /** Starts Smokescreen on a free loopback port with an ACL allowing only 127.0.0.1 (the upstream). */
-export async function startSmokescreen(bin: string, dir: string, cpus: string | undefined): Promise<RunningSmokescreen> {
+export async function startSmokescreen(
+  bin: string,
+  dir: string,
+  cpus: string | undefined,
+): Promise<RunningSmokescreen> {
   const port = await freePort()
   mkdirSync(dir, { recursive: true })
   const acl = join(dir, 'acl.yaml')
-  writeFileSync(acl, ['---', 'version: v1', 'services: []', 'default:', '  name: bench', '  project: airlock-bench', '  action: enforce', '  allowed_domains:', '    - 127.0.0.1', ''].join('\n'))
+  writeFileSync(
+    acl,
+    [
+      '---',
+      'version: v1',
+      'services: []',
+      'default:',
+      '  name: bench',
+      '  project: airlock-bench',
+      '  action: enforce',
+      '  allowed_domains:',
+      '    - 127.0.0.1',
+      '',
+    ].join('\n'),
+  )
   const config = join(dir, 'smokescreen.yaml')
   // allow_ranges: the upstream is on loopback, which Smokescreen's SSRF guard refuses by default.
-  writeFileSync(config, [`ip: 127.0.0.1`, `port: ${port}`, `allow_ranges: ["127.0.0.0/8"]`, `allow_missing_role: true`, `acl_file: ${acl}`, ''].join('\n'))
+  writeFileSync(
+    config,
+    [
+      `ip: 127.0.0.1`,
+      `port: ${port}`,
+      `allow_ranges: ["127.0.0.0/8"]`,
+      `allow_missing_role: true`,
+      `acl_file: ${acl}`,
+      '',
+    ].join('\n'),
+  )
   // Its one decision line per request (logrus, on stderr) goes to /dev/null, as Airlock's does; `exec` keeps the pid.
   const proc = start('smokescreen', 'sh', ['-c', 'exec "$0" "$@" 2>/dev/null', bin, '--config-file', config], { cpus })
   try {

@@ -2,10 +2,10 @@
 // in segments, until a request count is reached (bounded in time too). RSS is read from /proc and the V8 heap
 // from Airlock's own /metrics (prom-client's default metrics) every few seconds. Growth is judged after a warm-up:
 // the median of the last tenth of the run against the median of the tenth right after the warm-up.
-import { memory } from './procs.ts'
-import { ALLOW, DENY, HEADERS, type Configuration, type Context } from './configs.ts'
+
+import { ALLOW, type Configuration, type Context, DENY, HEADERS } from './configs.ts'
+import { layout, memory } from './procs.ts'
 import { wrk } from './wrk.ts'
-import { layout } from './procs.ts'
 
 export interface SoakOptions {
   requests: number

@@ -16,7 +16,9 @@ import { parseArgs } from 'node:util'
 import { parse, stringify } from 'yaml'
 import { repoRoot } from '../gateway/node/toolchain/opa.ts'
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } } })
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } },
+})
 const N = Number(values.requests)
 const ROUNDS = Number(values.rounds)
 const KEY = 'bench-agent-key'
@@ -46,12 +48,16 @@ const configPath = join(mkdtempSync(join(tmpdir(), 'airlock-workers-cpu-')), 'ai
 writeFileSync(configPath, stringify(config))
 
 // wrangler dev runs wrangler.toml's [build] (npm run build:worker with $AIRLOCK_CONFIG), then workerd.
-const wrangler = spawn(join(repoRoot, 'node_modules/.bin/wrangler'), ['dev', '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', '--log-level', 'warn'], {
-  cwd: repoRoot,
-  env: { ...process.env, AIRLOCK_CONFIG: configPath, WRANGLER_SEND_METRICS: 'false', CI: '1' },
-  stdio: ['ignore', 'pipe', 'pipe'],
-  detached: true,
-})
+const wrangler = spawn(
+  join(repoRoot, 'node_modules/.bin/wrangler'),
+  ['dev', '--ip', '127.0.0.1', '--port', String(port), '--show-interactive-dev-session=false', '--log-level', 'warn'],
+  {
+    cwd: repoRoot,
+    env: { ...process.env, AIRLOCK_CONFIG: configPath, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  },
+)
 let output = ''
 wrangler.stdout.on('data', (d) => (output += d))
 wrangler.stderr.on('data', (d) => (output += d))
@@ -97,7 +103,11 @@ const kinds = {
   // Airlock's /healthz: no pipeline, no policy; what workerd (and wrangler dev's proxy in front of it) costs alone.
   healthz: { url: `http://127.0.0.1:${port}/healthz`, path: '', init: { method: 'GET' } },
   allow: { url: base, path: '/get', init: { method: 'GET' } },
-  deny: { url: base, path: '/post', init: { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } } },
+  deny: {
+    url: base,
+    path: '/post',
+    init: { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } },
+  },
 } as const
 type Kind = keyof typeof kinds
 
@@ -108,7 +118,10 @@ async function send(kind: Kind, count: number): Promise<void> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (left-- > 0) {
-        const res = await fetch(url + path, { ...init, headers: { ...('headers' in init ? init.headers : {}), 'airlock-agent-key': KEY } })
+        const res = await fetch(url + path, {
+          ...init,
+          headers: { ...('headers' in init ? init.headers : {}), 'airlock-agent-key': KEY },
+        })
         await res.arrayBuffer()
         if (res.status !== want) throw new Error(`${kind}: expected ${want}, got ${res.status}`)
       }
@@ -138,16 +151,22 @@ try {
       const ms = performance.now() - t0
       const cpuUs = ((cpuTicks(pids) - before) * TICK_MS * 1000) / N
       results[kind].push(cpuUs)
-      console.log(`round ${round + 1} ${kind}: ${cpuUs.toFixed(0)} µs CPU per request (workerd), ${((N / ms) * 1000).toFixed(0)} req/s`)
+      console.log(
+        `round ${round + 1} ${kind}: ${cpuUs.toFixed(0)} µs CPU per request (workerd), ${((N / ms) * 1000).toFixed(0)} req/s`,
+      )
     }
   }
   const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!
   for (const kind of ['healthz', 'allow', 'deny'] as const) {
-    console.log(`${kind}: median ${median(results[kind]).toFixed(0)} µs CPU per request (${results[kind].map((x) => x.toFixed(0)).join(', ')})`)
+    console.log(
+      `${kind}: median ${median(results[kind]).toFixed(0)} µs CPU per request (${results[kind].map((x) => x.toFixed(0)).join(', ')})`,
+    )
   }
   // What the pipeline adds to a request that workerd and wrangler dev's proxy serve anyway.
   const floor = median(results.healthz)
-  console.log(`above /healthz: allow ${(median(results.allow) - floor).toFixed(0)} µs, deny ${(median(results.deny) - floor).toFixed(0)} µs`)
+  console.log(
+    `above /healthz: allow ${(median(results.allow) - floor).toFixed(0)} µs, deny ${(median(results.deny) - floor).toFixed(0)} µs`,
+  )
 } finally {
   stop()
 }

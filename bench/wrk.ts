@@ -37,7 +37,9 @@ export async function wrk(bin: string, o: WrkOptions): Promise<WrkResult> {
   if (o.requests) {
     args.push('-s', STATUS_SCRIPT)
     env.BENCH_REQUESTS = o.requests.map((r) => `${r.method} ${r.path}${r.body ? ` ${r.body}` : ''}`).join('|')
-    env.BENCH_HEADERS = Object.entries(o.headers).map(([k, v]) => `${k}: ${v}`).join('|')
+    env.BENCH_HEADERS = Object.entries(o.headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('|')
   } else {
     for (const [k, v] of Object.entries(o.headers)) args.push('-H', `${k}: ${v}`)
     if (o.path) {

@@ -29,7 +29,14 @@ const run = promisify(execFile)
 export const CAPABILITIES_PATH = join(repoRoot, 'policies/capabilities.json')
 
 /** Built-ins the language compiles to, not callable by name: kept whatever the probe says. */
-const LANGUAGE_BUILTINS = ['assign', 'eq', 'internal.member_2', 'internal.member_3', 'internal.print', 'internal.template_string']
+const LANGUAGE_BUILTINS = [
+  'assign',
+  'eq',
+  'internal.member_2',
+  'internal.member_3',
+  'internal.print',
+  'internal.template_string',
+]
 /** Only meaningful to `opa test`, which does not use this file. */
 const DROPPED = ['internal.test_case']
 
@@ -91,7 +98,10 @@ async function analyse(opaPath: string): Promise<{ capabilities: Capabilities; s
   const usable = current.builtins.filter((b) => !b.deprecated && !DROPPED.includes(b.name))
   const probed = usable.filter((b) => !LANGUAGE_BUILTINS.includes(b.name))
   const external = await externalBuiltins(opaPath, probed)
-  const native = new Set([...LANGUAGE_BUILTINS.filter((n) => known.has(n)), ...probed.map((b) => b.name).filter((n) => !external.has(n))])
+  const native = new Set([
+    ...LANGUAGE_BUILTINS.filter((n) => known.has(n)),
+    ...probed.map((b) => b.name).filter((n) => !external.has(n)),
+  ])
   const sdk = new Set(sdkBuiltins().filter((n) => known.has(n) && !native.has(n)))
   const host = new Set(HOST_BUILTINS.filter((n) => known.has(n) && !native.has(n) && !sdk.has(n)))
   const unavailable = usable.map((b) => b.name).filter((n) => !native.has(n) && !sdk.has(n) && !host.has(n))
@@ -146,7 +156,16 @@ async function wasmBuiltins(bytes: Uint8Array): Promise<Record<string, number>> 
   const fail = () => {
     throw new Error('the capabilities probe must not evaluate')
   }
-  const env = { memory, opa_abort: fail, opa_println: fail, opa_builtin0: fail, opa_builtin1: fail, opa_builtin2: fail, opa_builtin3: fail, opa_builtin4: fail }
+  const env = {
+    memory,
+    opa_abort: fail,
+    opa_println: fail,
+    opa_builtin0: fail,
+    opa_builtin1: fail,
+    opa_builtin2: fail,
+    opa_builtin3: fail,
+    opa_builtin4: fail,
+  }
   const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, { env })
   const exports = instance.exports as { builtins(): number; opa_json_dump(addr: number): number }
   const addr = exports.opa_json_dump(exports.builtins())

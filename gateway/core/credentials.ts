@@ -26,7 +26,9 @@ export function credentialProblem(route: RouteConfig, secrets: Secrets): string 
   const value = secrets(route.credential.env)
   if (!value) return null
   const problem = headerValueProblem(value)
-  return problem && `route "${route.name}": the credential in ${route.credential.env} cannot be sent as a header: ${problem}`
+  return (
+    problem && `route "${route.name}": the credential in ${route.credential.env} cannot be sent as a header: ${problem}`
+  )
 }
 
 /** Every route whose credential cannot be sent; the Node server refuses to start on any. */
@@ -107,7 +109,9 @@ export interface UnsetCredential {
 
 /** The routes whose credential's variable is unset or empty. */
 export function unsetCredentials(config: Config, secrets: Secrets): UnsetCredential[] {
-  return config.routes.flatMap((r) => (r.credential && !secrets(r.credential.env) ? [{ route: r.name, env: r.credential.env }] : []))
+  return config.routes.flatMap((r) =>
+    r.credential && !secrets(r.credential.env) ? [{ route: r.name, env: r.credential.env }] : [],
+  )
 }
 
 export function unsetCredentialMessage({ route, env }: UnsetCredential): string {

@@ -18,7 +18,9 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
 
 export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
   const enc = new TextEncoder()
-  const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ])
   return bytesToHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(message))))
 }
 

@@ -163,11 +163,17 @@ export function errorResponse(err: AirlockError, decisionId?: string, headers: H
   if (err.status === 407) h.set('proxy-authenticate', 'Basic realm="airlock"')
   // RFC 9110 §10.2.3 / RFC 6585 §4: a 429 or 503 says when to come back, in whole seconds.
   const retryAfter = err.details.retry_after_s
-  if (typeof retryAfter === 'number' && !h.has('retry-after')) h.set('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
+  if (typeof retryAfter === 'number' && !h.has('retry-after'))
+    h.set('retry-after', String(Math.max(1, Math.ceil(retryAfter))))
   return new Response(JSON.stringify(body, null, 2) + '\n', { status: err.status, headers: h })
 }
 
 export function toAirlockError(err: unknown): AirlockError {
   if (isAirlockError(err)) return err
-  return new AirlockError('AIRLOCK_INTERNAL', 'internal gateway error; the request was not forwarded', {}, { cause: err })
+  return new AirlockError(
+    'AIRLOCK_INTERNAL',
+    'internal gateway error; the request was not forwarded',
+    {},
+    { cause: err },
+  )
 }

@@ -12,19 +12,18 @@ import { AirlockError, errorResponse, toAirlockError } from './errors.ts'
 import { AgentLimiter } from './limits/agent-limiter.ts'
 import { BodyBudget, type BodyLease } from './limits/body-budget.ts'
 import { MemoryRateCounter } from './limits/rate.ts'
-import type { Clock, HoldGate, Logger, Metrics, PolicySource, RateCounter, Secrets, Upstream } from './ports.ts'
+import { handleMcpPost, httpMcpInput } from './mcp/stage.ts'
 import { AgentDirectory } from './pipeline/agents.ts'
 import { readBody } from './pipeline/body.ts'
-import { takeGrantUse, grantIdOf } from './pipeline/grant.ts'
 import { decide } from './pipeline/decide.ts'
 import { DECISION_PATH, type DecisionLogLine } from './pipeline/decision-log.ts'
 import { enforce } from './pipeline/enforce.ts'
 import { forward, upstreamHeaders } from './pipeline/forward.ts'
-import type { Evaluated, InboundRequest, Target } from './pipeline/request.ts'
+import { grantIdOf, takeGrantUse } from './pipeline/grant.ts'
+import type { Evaluated, InboundRequest, PolicyInput, Target } from './pipeline/request.ts'
 import { Router } from './pipeline/route.ts'
-import type { PolicyInput } from './pipeline/request.ts'
 import type { ShadowRunner } from './policy/shadow.ts'
-import { handleMcpPost, httpMcpInput } from './mcp/stage.ts'
+import type { Clock, HoldGate, Logger, Metrics, PolicySource, RateCounter, Secrets, Upstream } from './ports.ts'
 
 export interface GatewayDeps {
   config: Config
@@ -65,7 +64,9 @@ type LogFields = Partial<DecisionLogLine>
 export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
   const { config, logger, metrics, clock } = deps
   const router = new Router(config.routes)
-  const agents = await AgentDirectory.create(config.agents, deps.secrets, (msg) => logger.warn({ event: 'config' }, msg))
+  const agents = await AgentDirectory.create(config.agents, deps.secrets, (msg) =>
+    logger.warn({ event: 'config' }, msg),
+  )
   const newId = deps.newId ?? (() => crypto.randomUUID())
   // Known secret values, scrubbed from thrown messages before they are logged (credentials.ts).
   const secretList = secretValues(config, deps.secrets)
@@ -84,7 +85,14 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
   }
 
   /** Runs the stages; `fields` collects what each returns, so a failure still logs what was known by then. */
-  async function run(request: InboundRequest, target: Target, decisionId: string, started: number, fields: LogFields, held: Held): Promise<Response> {
+  async function run(
+    request: InboundRequest,
+    target: Target,
+    decisionId: string,
+    started: number,
+    fields: LogFields,
+    held: Held,
+  ): Promise<Response> {
     const { route, upstreamUrl } = target
     Object.assign(fields, { mode: target.mode, route: route.name, host: upstreamUrl.hostname })
     const agent = await target.authenticate(request.headers)
@@ -107,7 +115,20 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     // Grants apply to plain HTTP routes: an MCP message is decided and enforced on its own (mcp/stage.ts), which takes
     // no grant's use, so its policy sees none.
     const grants = deps.holds && !mcp ? await deps.holds.grantsFor(agent.id, started) : []
-    const parts = { method: request.method, upstreamUrl, headers: request.headers, body, bodySha256, agent, route, nowMs: started, pendingHolds, grants, usage, mcp }
+    const parts = {
+      method: request.method,
+      upstreamUrl,
+      headers: request.headers,
+      body,
+      bodySha256,
+      agent,
+      route,
+      nowMs: started,
+      pendingHolds,
+      grants,
+      usage,
+      mcp,
+    }
     if (mcp && request.method === 'POST' && !target.send) {
       // An MCP route: each JSON-RPC message of the POST is decided and enforced on its own (mcp/stage.ts).
       const stage = { policy, defaults, logInput: config.log.decision_input, holds: deps.holds, metrics, send }
@@ -122,13 +143,21 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
     const grantId = grantIdOf(decided.decision)
     if (grantId !== undefined) {
       // A grant allowed it: take one use before forwarding, or decide again without grants (held, fail closed).
-      const use = await takeGrantUse(deps.holds, grantId, { agent_id: agent.id, route: route.name, decision_id: decisionId })
+      const use = await takeGrantUse(deps.holds, grantId, {
+        agent_id: agent.id,
+        route: route.name,
+        decision_id: decisionId,
+      })
       fields.grant = use.log
       if (!use.taken) {
         decided = decide(policy, { parts: { ...parts, grants: [] } }, { defaults, logInput: config.log.decision_input })
         Object.assign(fields, decided.log)
         if (!decided.ok) throw decided.error
-        if (grantIdOf(decided.decision) !== undefined) throw new AirlockError('AIRLOCK_POLICY_MALFORMED', 'the policy allowed by a grant it was not shown; the request was refused')
+        if (grantIdOf(decided.decision) !== undefined)
+          throw new AirlockError(
+            'AIRLOCK_POLICY_MALFORMED',
+            'the policy allowed by a grant it was not shown; the request was refused',
+          )
       }
     }
     const { decision, input } = decided
@@ -141,7 +170,19 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       requestUrl: target.requestUrl,
       proxied: target.proxied ?? false,
     })
-    const evaluated: Evaluated = { decisionId, route, agent, method: request.method, upstreamUrl, headers, body, bodySha256, input, decision, revision: policy.revision }
+    const evaluated: Evaluated = {
+      decisionId,
+      route,
+      agent,
+      method: request.method,
+      upstreamUrl,
+      headers,
+      body,
+      bodySha256,
+      input,
+      decision,
+      revision: policy.revision,
+    }
     const enforced = await enforce(evaluated, {
       holds: deps.holds,
       send: target.send ?? send,
@@ -168,7 +209,8 @@ export async function createPipeline(deps: GatewayDeps): Promise<Pipeline> {
       response = await run(request, target, decisionId, started, fields, held)
     } catch (err) {
       const e = toAirlockError(err)
-      if (e.code === 'AIRLOCK_INTERNAL') logger.error({ decision_id: decisionId, err: describeForLog(e.cause, secretList) }, 'internal error')
+      if (e.code === 'AIRLOCK_INTERNAL')
+        logger.error({ decision_id: decisionId, err: describeForLog(e.cause, secretList) }, 'internal error')
       metrics.error(e.code)
       fields.error_code = e.code
       fields.reason ??= e.message

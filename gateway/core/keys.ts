@@ -15,7 +15,12 @@ export class KeyRing<T> {
   }
 
   /** Resolves each entry's digest; entries whose environment variable is unset are skipped and reported. */
-  static async create<T>(items: T[], ref: (item: T) => KeyRef, secrets: Secrets, missing: (item: T, env: string) => void): Promise<KeyRing<T>> {
+  static async create<T>(
+    items: T[],
+    ref: (item: T) => KeyRef,
+    secrets: Secrets,
+    missing: (item: T, env: string) => void,
+  ): Promise<KeyRing<T>> {
     const entries: { digest: string; value: T }[] = []
     for (const item of items) {
       const r = ref(item)

@@ -94,7 +94,10 @@ export interface HoldGate {
    * Takes one use of a grant that allowed a request, atomically in the store (and audits it); the uses so far, or
    * undefined when refused (revoked, expired or used up since the policy saw it): the request is then held.
    */
-  useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined>
+  useGrant(
+    id: string,
+    use: { agent_id: string; route: string; decision_id: string },
+  ): Promise<{ uses: number; max_uses: number } | undefined>
   /** Stores (or joins, for an identical retry) a hold, notifies approvers, waits as the agent asked. */
   hold(req: HeldRequest, signal: AbortSignal): Promise<HoldOutcome>
   /** Samples a forwarded `review` request into the after-the-fact review queue; true when sampled. */

@@ -9,8 +9,10 @@
 
 type Range = readonly [network: bigint, prefix: number]
 
-const v4 = (list: readonly (readonly [string, number])[]): Range[] => list.map(([net, prefix]) => [parseIPv4(net)!, prefix] as const)
-const v6 = (list: readonly (readonly [string, number])[]): Range[] => list.map(([net, prefix]) => [parseIPv6(net)!, prefix] as const)
+const v4 = (list: readonly (readonly [string, number])[]): Range[] =>
+  list.map(([net, prefix]) => [parseIPv4(net)!, prefix] as const)
+const v6 = (list: readonly (readonly [string, number])[]): Range[] =>
+  list.map(([net, prefix]) => [parseIPv6(net)!, prefix] as const)
 
 /** IANA IPv4 Special-Purpose Address Registry, plus multicast; sub-ranges are covered by their parents. */
 const V4: readonly Range[] = v4([
@@ -47,7 +49,8 @@ const NAT64_WKP: Range = v6([['64:ff9b::', 96]])[0]! // RFC 6052: the low 32 bit
 const SIX_TO_FOUR: Range = v6([['2002::', 16]])[0]! // RFC 3056: bits 16..47 are the relay's IPv4 address
 const TEREDO: Range = v6([['2001::', 32]])[0]! // RFC 4380: server IPv4 in bits 32..63, client's inverted in the low 32
 
-const inRange = (addr: bigint, bits: number, [net, prefix]: Range) => addr >> BigInt(bits - prefix) === net >> BigInt(bits - prefix)
+const inRange = (addr: bigint, bits: number, [net, prefix]: Range) =>
+  addr >> BigInt(bits - prefix) === net >> BigInt(bits - prefix)
 
 /** a.b.c.d with decimal octets (what the URL parser normalises every IPv4 host to) as a 32-bit number. */
 export function parseIPv4(s: string): bigint | null {

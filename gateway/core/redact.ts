@@ -19,7 +19,8 @@ export function redactHeaders(headers: Headers): Record<string, string> {
   return out
 }
 
-const credentialParam = /^(key|apikey|api_key|api-key|access_token|token|secret|password|passwd|sig|signature|auth|session|client_secret|code)$|(^|[-_])(token|secret|password|signature|credential)s?($|[-_])/i
+const credentialParam =
+  /^(key|apikey|api_key|api-key|access_token|token|secret|password|passwd|sig|signature|auth|session|client_secret|code)$|(^|[-_])(token|secret|password|signature|credential)s?($|[-_])/i
 
 export function isCredentialParam(name: string): boolean {
   return credentialParam.test(name)

@@ -25,7 +25,13 @@ export async function createGateway(deps: GatewayDeps, pipeline?: Pipeline): Pro
     const url = new URL(request.url)
     const match = p.router.match(url, deps.localPort?.(request, c.env))
     if (!match) {
-      return p.handle(request, new AirlockError('AIRLOCK_ROUTE_NOT_FOUND', `no route for ${url.pathname}; Airlock only forwards to configured routes`))
+      return p.handle(
+        request,
+        new AirlockError(
+          'AIRLOCK_ROUTE_NOT_FOUND',
+          `no route for ${url.pathname}; Airlock only forwards to configured routes`,
+        ),
+      )
     }
     return p.handle(request, {
       mode: 'reverse',

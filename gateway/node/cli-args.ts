@@ -155,10 +155,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: {
       comment,
       yes: { type: 'boolean', short: 'y', help: 'approve without asking: for after `airlock holds show ID`' },
-      'grant-minutes': { type: 'string', value: 'N', help: 'also allow this rule for this agent for N minutes (a grant; needs --grant-uses)' },
+      'grant-minutes': {
+        type: 'string',
+        value: 'N',
+        help: 'also allow this rule for this agent for N minutes (a grant; needs --grant-uses)',
+      },
       'grant-uses': { type: 'string', value: 'M', help: 'the grant allows at most M more requests' },
-      'grant-same': { type: 'string', value: 'FIELDS', help: 'comma-separated body/query fields that must keep the approved value' },
-      'grant-max': { type: 'string', value: 'FIELDS', help: 'comma-separated numeric body fields that may not exceed the approved value' },
+      'grant-same': {
+        type: 'string',
+        value: 'FIELDS',
+        help: 'comma-separated body/query fields that must keep the approved value',
+      },
+      'grant-max': {
+        type: 'string',
+        value: 'FIELDS',
+        help: 'comma-separated numeric body fields that may not exceed the approved value',
+      },
       url,
     },
     details:
@@ -166,7 +178,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       '`airlock holds show ID` first and pass --yes: the time from that first view to the approval is recorded, and an\n' +
       'approval seconds after the first view is reported as a fast decision (docs/approvals.md).\n' +
       'With --grant-minutes and --grant-uses, the approval also makes a grant, if the policy marked the hold grantable\n' +
-      "and the minutes are within your group's max_grant_minutes (docs/approvals.md \"Grants\").",
+      'and the minutes are within your group\'s max_grant_minutes (docs/approvals.md "Grants").',
   },
   {
     path: 'holds deny',
@@ -196,7 +208,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'how approvals are made: per rule, per approver, review coverage; with --log, the shadow policy',
     flags: {
       json: { type: 'boolean', help: 'as JSON' },
-      log: { type: 'string', value: 'FILE,…', help: 'decision log files (JSON lines): adds how the shadow policy (policy.shadow) disagreed' },
+      log: {
+        type: 'string',
+        value: 'FILE,…',
+        help: 'decision log files (JSON lines): adds how the shadow policy (policy.shadow) disagreed',
+      },
     },
     details: 'Reads the data folder directly: works with the gateway stopped.',
   },

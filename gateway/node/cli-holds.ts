@@ -10,7 +10,7 @@ import { verifyChain } from '../core/holds/audit.ts'
 import type { Presentation } from '../core/holds/presentation.ts'
 import { buildReport } from '../core/holds/report.ts'
 import type { Approval } from '../core/holds/types.ts'
-import { ShadowTally, type ShadowSection } from '../core/replay/shadow-tally.ts'
+import { type ShadowSection, ShadowTally } from '../core/replay/shadow-tally.ts'
 import type { Flags } from './cli-args.ts'
 import { openStore } from './store.ts'
 
@@ -36,7 +36,10 @@ async function callApi<T>(config: Config, flags: Flags, path: string, body?: obj
       ...(body ? { body: JSON.stringify(body) } : {}),
     })
   } catch (err) {
-    throw new AirlockError('AIRLOCK_GATEWAY_UNREACHABLE', `cannot reach ${url}: ${(err as Error).message} (is the gateway running? set --url or AIRLOCK_URL)`)
+    throw new AirlockError(
+      'AIRLOCK_GATEWAY_UNREACHABLE',
+      `cannot reach ${url}: ${(err as Error).message} (is the gateway running? set --url or AIRLOCK_URL)`,
+    )
   }
   const json: unknown = await res.json().catch(() => ({}))
   if (!res.ok) {
@@ -73,7 +76,11 @@ interface DecisionResult {
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => terminalText(String(r[c] ?? ''), { multiline: false })))
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   return [line(columns), ...cells.map(line)].join('\n')
 }
 
@@ -90,10 +97,13 @@ function describeHold(view: HoldView): string {
   if (h.request.body_preview !== null) {
     const body = terminalText(h.request.body_preview).split('\n')
     const shown = body.slice(0, 20).map((l) => `    ${l}`)
-    if (body.length > 20 || h.request.body_truncated) shown.push(`    … (${h.request.body_size} bytes in all: airlock holds show ${one(h.id)})`)
+    if (body.length > 20 || h.request.body_truncated)
+      shown.push(`    … (${h.request.body_size} bytes in all: airlock holds show ${one(h.id)})`)
     lines.push('  body:', ...shown)
   }
-  lines.push(`  state: ${one(view.state)}; approvals ${view.approvals.length} of ${h.approvals_required}; expires ${one(h.expires_at)}`)
+  lines.push(
+    `  state: ${one(view.state)}; approvals ${view.approvals.length} of ${h.approvals_required}; expires ${one(h.expires_at)}`,
+  )
   return lines.join('\n')
 }
 
@@ -114,18 +124,38 @@ export function grantFlags(flags: Flags): object | undefined {
   if (minutes === undefined && uses === undefined) return undefined
   const int = (v: unknown, name: string) => {
     const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN
-    if (!Number.isSafeInteger(n) || n < 1) throw new AirlockError('AIRLOCK_USAGE', `--${name} needs a whole number >= 1 (a grant needs both --grant-minutes and --grant-uses)`)
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new AirlockError(
+        'AIRLOCK_USAGE',
+        `--${name} needs a whole number >= 1 (a grant needs both --grant-minutes and --grant-uses)`,
+      )
     return n
   }
-  const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((f) => f.trim()).filter(Boolean) : undefined)
+  const list = (v: unknown) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : undefined
   const same = list(flags['grant-same'])
   const max = list(flags['grant-max'])
-  return { minutes: int(minutes, 'grant-minutes'), max_uses: int(uses, 'grant-uses'), ...(same || max ? { bounds: { same, max } } : {}) }
+  return {
+    minutes: int(minutes, 'grant-minutes'),
+    max_uses: int(uses, 'grant-uses'),
+    ...(same || max ? { bounds: { same, max } } : {}),
+  }
 }
 
-const seconds = (ms: number | null) => (ms === null ? 'no recorded view' : `${(ms / 1000).toFixed(1)} s after your first view`)
+const seconds = (ms: number | null) =>
+  ms === null ? 'no recorded view' : `${(ms / 1000).toFixed(1)} s after your first view`
 
-export async function holdsCommand(config: Config, verb: string, id: string | undefined, flags: Flags): Promise<number> {
+export async function holdsCommand(
+  config: Config,
+  verb: string,
+  id: string | undefined,
+  flags: Flags,
+): Promise<number> {
   const comment = typeof flags.comment === 'string' ? flags.comment : null
   switch (verb) {
     case 'list': {
@@ -133,7 +163,14 @@ export async function holdsCommand(config: Config, verb: string, id: string | un
       q.set('state', typeof flags.state === 'string' ? flags.state : 'pending')
       if (typeof flags.group === 'string') q.set('group', flags.group)
       const { holds } = await callApi<{ holds: HoldRow[] }>(config, flags, `/holds?${q}`)
-      out(holds.length ? table(holds.map((h) => ({ ...h, agent: h.agent.id, groups: h.groups.join(',') })), ['id', 'state', 'risk', 'agent', 'groups', 'summary', 'expires_at']) : 'no holds')
+      out(
+        holds.length
+          ? table(
+              holds.map((h) => ({ ...h, agent: h.agent.id, groups: h.groups.join(',') })),
+              ['id', 'state', 'risk', 'agent', 'groups', 'summary', 'expires_at'],
+            )
+          : 'no holds',
+      )
       return 0
     }
     case 'show':
@@ -160,26 +197,48 @@ export async function holdsCommand(config: Config, verb: string, id: string | un
         }
       }
       const grant = verb === 'approve' ? grantFlags(flags) : undefined
-      const result = await callApi<DecisionResult>(config, flags, `/holds/${id}/${verb}`, { comment, context_sha256: view.context_sha256, ...(grant ? { grant } : {}) })
+      const result = await callApi<DecisionResult>(config, flags, `/holds/${id}/${verb}`, {
+        comment,
+        context_sha256: view.context_sha256,
+        ...(grant ? { grant } : {}),
+      })
       const timing = verb === 'approve' ? result.approvals.at(-1) : result.denial
       const fast = timing?.fast ? '; recorded as a fast decision (a possible rubber stamp: see airlock report)' : ''
-      out(`${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state} (${seconds(timing?.ms_from_view ?? null)}${fast})`)
+      out(
+        `${verb === 'approve' ? 'approved' : 'denied'}: hold ${id} is now ${result.hold.state} (${seconds(timing?.ms_from_view ?? null)}${fast})`,
+      )
       // "approved" is not "done": the request is sent after this answer, and sending can still fail.
-      if (result.hold.state === 'approved') out(`it is being sent upstream now; \`airlock holds show ${id}\` gives the outcome (executed or failed)`)
-      if (result.grant) out(`grant ${result.grant.id}: ${result.grant.max_uses} uses until ${result.grant.expires_at} (revoke: DELETE /_airlock/api/grants/${result.grant.id})`)
+      if (result.hold.state === 'approved')
+        out(`it is being sent upstream now; \`airlock holds show ${id}\` gives the outcome (executed or failed)`)
+      if (result.grant)
+        out(
+          `grant ${result.grant.id}: ${result.grant.max_uses} uses until ${result.grant.expires_at} (revoke: DELETE /_airlock/api/grants/${result.grant.id})`,
+        )
       return 0
     }
   }
   throw new AirlockError('AIRLOCK_USAGE', `unknown command "airlock holds ${verb}"`)
 }
 
-export async function reviewsCommand(config: Config, verb: string, id: string | undefined, flags: Flags): Promise<number> {
+export async function reviewsCommand(
+  config: Config,
+  verb: string,
+  id: string | undefined,
+  flags: Flags,
+): Promise<number> {
   if (verb === 'list') {
-    const { reviews } = await callApi<{ reviews: Record<string, unknown>[] }>(config, flags, `/reviews?state=${typeof flags.state === 'string' ? flags.state : 'pending'}`)
+    const { reviews } = await callApi<{ reviews: Record<string, unknown>[] }>(
+      config,
+      flags,
+      `/reviews?state=${typeof flags.state === 'string' ? flags.state : 'pending'}`,
+    )
     out(reviews.length ? table(reviews, ['id', 'rule', 'agent_id', 'upstream_status', 'summary']) : 'no review items')
     return 0
   }
-  await callApi(config, flags, `/reviews/${id}`, { verdict: verb, comment: typeof flags.comment === 'string' ? flags.comment : null })
+  await callApi(config, flags, `/reviews/${id}`, {
+    verdict: verb,
+    comment: typeof flags.comment === 'string' ? flags.comment : null,
+  })
   out(`review ${id}: ${verb === 'ok' ? 'ok' : 'flagged'}`)
   return 0
 }
@@ -196,13 +255,40 @@ export async function reportCommand(config: Config, flags: Flags): Promise<numbe
     const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`)
     const secs = (v: number | null) => (v === null ? '-' : `${(v / 1000).toFixed(1)}s`)
     out('Holds by rule')
-    out(table(report.rules.map((r) => ({ ...r, approval_rate: pct(r.approval_rate), median_to_decide: secs(r.median_ms_to_decide), fast: pct(r.fast_share) })), ['rule', 'holds', 'approved', 'denied', 'expired', 'pending', 'approval_rate', 'median_to_decide', 'fast']))
+    out(
+      table(
+        report.rules.map((r) => ({
+          ...r,
+          approval_rate: pct(r.approval_rate),
+          median_to_decide: secs(r.median_ms_to_decide),
+          fast: pct(r.fast_share),
+        })),
+        ['rule', 'holds', 'approved', 'denied', 'expired', 'pending', 'approval_rate', 'median_to_decide', 'fast'],
+      ),
+    )
     out('\nApprovers')
-    out(table(report.approvers.map((a) => ({ ...a, median_from_view: secs(a.median_ms_from_view), fast: pct(a.fast_share) })), ['approver', 'decisions', 'approvals', 'denials', 'median_from_view', 'fast']))
+    out(
+      table(
+        report.approvers.map((a) => ({ ...a, median_from_view: secs(a.median_ms_from_view), fast: pct(a.fast_share) })),
+        ['approver', 'decisions', 'approvals', 'denials', 'median_from_view', 'fast'],
+      ),
+    )
     out('\nReview after the fact')
-    out(table(report.review.map((r) => ({ ...r, coverage: pct(r.coverage) })), ['rule', 'forwarded', 'sampled', 'reviewed', 'flagged', 'coverage']))
+    out(
+      table(
+        report.review.map((r) => ({ ...r, coverage: pct(r.coverage) })),
+        ['rule', 'forwarded', 'sampled', 'reviewed', 'flagged', 'coverage'],
+      ),
+    )
     out(`\nGrants (${report.grants.holds_saved} holds saved)`)
-    out(report.grants.grants.length ? table(report.grants.grants.map((g) => ({ ...g, uses: `${g.uses}/${g.max_uses}` })), ['id', 'state', 'rule', 'agent', 'created_by', 'uses', 'expires_at']) : '  none')
+    out(
+      report.grants.grants.length
+        ? table(
+            report.grants.grants.map((g) => ({ ...g, uses: `${g.uses}/${g.max_uses}` })),
+            ['id', 'state', 'rule', 'agent', 'created_by', 'uses', 'expires_at'],
+          )
+        : '  none',
+    )
     const suggestions = report.rules.filter((r) => r.suggestion)
     out('\nSuggestions')
     out(suggestions.length ? suggestions.map((r) => `  ${r.rule}: ${r.suggestion}`).join('\n') : '  none yet')
@@ -222,7 +308,9 @@ export async function auditVerifyCommand(config: Config): Promise<number> {
       out(`audit log ok: ${result.records} records, head ${result.head}`)
       return 0
     }
-    out(`audit log BROKEN (${result.problems.length} problems in ${result.records} records):\n${result.problems.map((p) => `  - ${p}`).join('\n')}`)
+    out(
+      `audit log BROKEN (${result.problems.length} problems in ${result.records} records):\n${result.problems.map((p) => `  - ${p}`).join('\n')}`,
+    )
     return 1
   } finally {
     await close()
@@ -253,7 +341,8 @@ function shadowText(s: ShadowSection): string {
     `  ${s.evaluated} of ${s.decisions} decisions also evaluated by the shadow policy (${s.revisions.map((r) => r.slice(0, 12)).join(', ') || 'none'}), mean ${s.mean_eval_us ?? '-'} µs`,
     `  disagreed on ${s.disagreements} (${pct(s.disagreement_share)}), failed on ${s.errors}`,
   ]
-  if (s.pairs.length) lines.push(table(s.pairs as unknown as Record<string, unknown>[], ['enforced_action', 'shadow_action', 'count']))
+  if (s.pairs.length)
+    lines.push(table(s.pairs as unknown as Record<string, unknown>[], ['enforced_action', 'shadow_action', 'count']))
   if (s.top_rules.length) {
     lines.push('  Top enforced rules where it disagreed:')
     for (const r of s.top_rules) lines.push(`    ${r.rule}: ${r.disagreements} → ${r.shadow.slice(0, 3).join(', ')}`)

@@ -4,22 +4,28 @@
 // "-" for stdin), evaluates the candidate policy on each recorded input the way the gateway does, joins the holds
 // database for what people decided, and prints what would change (gateway/core/replay). Memory stays bounded: one line
 // at a time, counters, a few examples, one timestamp per hold.
-import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs'
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { DatabaseSync } from 'node:sqlite'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { DatabaseSync } from 'node:sqlite'
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, describeThrown } from '../core/errors.ts'
 import { readOutcomes } from '../core/holds/outcomes.ts'
-import { DECISION_PATH } from '../core/pipeline/decision-log.ts'
 import { decide } from '../core/pipeline/decide.ts'
+import { DECISION_PATH } from '../core/pipeline/decision-log.ts'
 import type { PolicyInput } from '../core/pipeline/request.ts'
 import type { PolicyEvaluator, SqlDriver } from '../core/ports.ts'
-import { ReplayAnalysis, type CandidateOutcome, type HumanOutcome, type RecordedLine, type ReplayReport } from '../core/replay/analysis.ts'
+import {
+  type CandidateOutcome,
+  type HumanOutcome,
+  type RecordedLine,
+  ReplayAnalysis,
+  type ReplayReport,
+} from '../core/replay/analysis.ts'
 import { checkFailOn, renderMarkdown, renderText } from '../core/replay/render.ts'
 import { loadPolicyDir } from './policy-files.ts'
 import { buildPolicy } from './toolchain/build.ts'
@@ -35,8 +41,13 @@ export interface ReplayRun {
 
 /** Replays the files against the candidate; throws on usage problems and when nothing usable was read. */
 export async function runReplay(config: Config, files: string[], flags: Flags): Promise<ReplayRun> {
-  if (files.length === 0) throw new AirlockError('AIRLOCK_USAGE', 'policy replay needs decision log files (JSON lines; "-" reads stdin): airlock policy replay decisions.jsonl')
-  for (const f of files) if (f !== '-' && !existsSync(f)) throw new AirlockError('AIRLOCK_USAGE', `policy replay: no such log file ${f}`)
+  if (files.length === 0)
+    throw new AirlockError(
+      'AIRLOCK_USAGE',
+      'policy replay needs decision log files (JSON lines; "-" reads stdin): airlock policy replay decisions.jsonl',
+    )
+  for (const f of files)
+    if (f !== '-' && !existsSync(f)) throw new AirlockError('AIRLOCK_USAGE', `policy replay: no such log file ${f}`)
   const failOn = typeof flags['fail-on'] === 'string' ? flags['fail-on'] : undefined
   const outcomes = readHoldsDb(config, flags)
   const candidate = await loadCandidate(config, flags)
@@ -56,7 +67,9 @@ export async function runReplay(config: Config, files: string[], flags: Flags): 
     progress.done()
     const report = analysis.report(candidate.policy.revision)
     if (report.lines.usable === 0) {
-      throw new ReplayInputError(`nothing to replay: ${report.lines.read} lines read, none a decision with its input (${JSON.stringify(report.lines.bad)}); turn on log.decision_input`)
+      throw new ReplayInputError(
+        `nothing to replay: ${report.lines.read} lines read, none a decision with its input (${JSON.stringify(report.lines.bad)}); turn on log.decision_input`,
+      )
     }
     return { report, failures: failOn ? checkFailOn(report, failOn) : [], holdsDatabase: outcomes.source }
   } finally {
@@ -78,16 +91,26 @@ export async function replayCommand(config: Config, files: string[], flags: Flag
   }
   const { report, failures } = run
   if (typeof flags.markdown === 'string') await writeFile(flags.markdown, renderMarkdown(report, failures))
-  if (flags.json) process.stdout.write(JSON.stringify({ ...report, holds_database: run.holdsDatabase, fail_on: failures }, null, 2) + '\n')
+  if (flags.json)
+    process.stdout.write(
+      JSON.stringify({ ...report, holds_database: run.holdsDatabase, fail_on: failures }, null, 2) + '\n',
+    )
   else {
     process.stdout.write(renderText(report))
-    if (!run.holdsDatabase) process.stdout.write('(no holds database: what people decided is unknown; pass --holds-db)\n')
+    if (!run.holdsDatabase)
+      process.stdout.write('(no holds database: what people decided is unknown; pass --holds-db)\n')
     for (const f of failures) process.stdout.write(`FAIL: ${f}\n`)
   }
   return failures.length ? 1 : 0
 }
 
-async function replayFile(file: string, policy: PolicyEvaluator, defaults: { timeout_s: number; sample_rate: number }, analysis: ReplayAnalysis, progress: Progress): Promise<void> {
+async function replayFile(
+  file: string,
+  policy: PolicyEvaluator,
+  defaults: { timeout_s: number; sample_rate: number },
+  analysis: ReplayAnalysis,
+  progress: Progress,
+): Promise<void> {
   const raw: Readable = file === '-' ? process.stdin : createReadStream(file)
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
   raw.on('data', (chunk) => progress.add(chunk.length))
@@ -117,7 +140,11 @@ async function replayFile(file: string, policy: PolicyEvaluator, defaults: { tim
       analysis.bad('decisions without input (log.decision_input off, or refused before the input was built)')
       continue
     }
-    if (typeof line.decision_id !== 'string' || typeof line.timestamp !== 'string' || Number.isNaN(Date.parse(line.timestamp))) {
+    if (
+      typeof line.decision_id !== 'string' ||
+      typeof line.timestamp !== 'string' ||
+      Number.isNaN(Date.parse(line.timestamp))
+    ) {
       analysis.bad('decisions without decision_id or timestamp')
       continue
     }
@@ -126,7 +153,11 @@ async function replayFile(file: string, policy: PolicyEvaluator, defaults: { tim
 }
 
 /** The gateway's decision stage (decide()) on a recorded input: evaluate, then validate; any error denies (fail closed). */
-export function evaluateRecorded(policy: PolicyEvaluator, input: unknown, defaults: { timeout_s: number; sample_rate: number }): CandidateOutcome {
+export function evaluateRecorded(
+  policy: PolicyEvaluator,
+  input: unknown,
+  defaults: { timeout_s: number; sample_rate: number },
+): CandidateOutcome {
   const d = decide(policy, { input: input as PolicyInput }, { defaults })
   return d.ok ? { ok: true, decision: d.decision } : { ok: false, code: d.error.code, message: d.error.message }
 }
@@ -143,11 +174,19 @@ async function loadCandidate(config: Config, flags: Flags): Promise<Candidate> {
     return { policy: await loadPolicyDir(flags.policy), knownRules: [], cleanup: async () => {} }
   }
   const source = typeof flags.source === 'string' ? flags.source : config.policy.source
-  if (!existsSync(source) || !statSync(source).isDirectory()) throw new AirlockError('AIRLOCK_USAGE', `policy replay: the candidate source ${source} is not a folder (use --source DIR or --policy BUILD_DIR)`)
+  if (!existsSync(source) || !statSync(source).isDirectory())
+    throw new AirlockError(
+      'AIRLOCK_USAGE',
+      `policy replay: the candidate source ${source} is not a folder (use --source DIR or --policy BUILD_DIR)`,
+    )
   const dir = await mkdtemp(join(tmpdir(), 'airlock-replay-'))
   try {
     await buildPolicy(source, dir)
-    return { policy: await loadPolicyDir(dir), knownRules: literalRuleIds(source), cleanup: () => rm(dir, { recursive: true, force: true }) }
+    return {
+      policy: await loadPolicyDir(dir),
+      knownRules: literalRuleIds(source),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    }
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     throw err
@@ -175,7 +214,8 @@ export function literalRuleIds(source: string): string[] {
 function readHoldsDb(config: Config, flags: Flags): { source: string | null; outcomes: HumanOutcome[] } {
   const path = typeof flags['holds-db'] === 'string' ? flags['holds-db'] : join(config.data_dir, 'airlock.db')
   if (!existsSync(path)) {
-    if (typeof flags['holds-db'] === 'string') throw new AirlockError('AIRLOCK_DATA_MISSING', `policy replay: no holds database at ${path}`)
+    if (typeof flags['holds-db'] === 'string')
+      throw new AirlockError('AIRLOCK_DATA_MISSING', `policy replay: no holds database at ${path}`)
     return { source: null, outcomes: [] }
   }
   const db = new DatabaseSync(path, { readOnly: true })
@@ -189,7 +229,10 @@ function readHoldsDb(config: Config, flags: Flags): { source: string | null; out
     }
     return { source: path, outcomes: readOutcomes(driver) }
   } catch (err) {
-    throw new AirlockError('AIRLOCK_DATA_MISSING', `policy replay: cannot read the holds database ${path}: ${describeThrown(err)}`)
+    throw new AirlockError(
+      'AIRLOCK_DATA_MISSING',
+      `policy replay: cannot read the holds database ${path}: ${describeThrown(err)}`,
+    )
   } finally {
     db.close()
   }
@@ -213,7 +256,9 @@ class Progress {
     const share = this.#total ? Math.min(1, this.#read / this.#total) : 0
     const width = 30
     const bar = this.#total ? '#'.repeat(Math.round(share * width)).padEnd(width, '.') : ''
-    process.stderr.write(`\rreplaying [${bar}] ${this.#total ? `${(share * 100).toFixed(0)} %` : ''} ${(this.#read / 1e6).toFixed(0)} MB`)
+    process.stderr.write(
+      `\rreplaying [${bar}] ${this.#total ? `${(share * 100).toFixed(0)} %` : ''} ${(this.#read / 1e6).toFixed(0)} MB`,
+    )
   }
   done(): void {
     if (this.#tty) process.stderr.write('\n')

@@ -1,6 +1,6 @@
 // pino, configured once. Inputs are redacted when they are built; these paths are a second line of defence for
 // anything logged by hand.
-import { pino, stdTimeFunctions, type Logger as Pino } from 'pino'
+import { type Logger as Pino, pino, stdTimeFunctions } from 'pino'
 
 export const REDACT_PATHS = [
   'headers.authorization',
@@ -20,7 +20,10 @@ export const REDACT_PATHS = [
 const LINE_SECRETS = ['secret', 'token', 'key', 'headers']
 const INPUT_SECRETS = ['authorization', 'x-api-key', 'airlock-agent-key']
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Pino & { decision(line: object): void } {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+): Pino & { decision(line: object): void } {
   const logger = pino(
     {
       level,
@@ -48,7 +51,9 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     }
     const fields = JSON.stringify(line)
     const time = new Date().toISOString()
-    stream.write(`{"level":"info","time":"${time}","service":"airlock"${fields.length > 2 ? `,${fields.slice(1, -1)}` : ''},"msg":"decision"}\n`)
+    stream.write(
+      `{"level":"info","time":"${time}","service":"airlock"${fields.length > 2 ? `,${fields.slice(1, -1)}` : ''},"msg":"decision"}\n`,
+    )
   }
   return Object.assign(logger, { decision })
 }

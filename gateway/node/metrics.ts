@@ -1,5 +1,5 @@
 // Prometheus metrics on Node. Error codes are the AIRLOCK_* codes (undici's lesson: one stable code, reused as a label).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import type { Metrics } from '../core/ports.ts'
 
 export interface PromMetrics extends Metrics {
@@ -11,7 +11,12 @@ export interface PromMetrics extends Metrics {
 export function createMetrics(): PromMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'airlock_' })
-  const decisions = new Counter({ name: 'airlock_decisions_total', help: 'Policy decisions by action and rule', labelNames: ['action', 'rule'], registers: [registry] })
+  const decisions = new Counter({
+    name: 'airlock_decisions_total',
+    help: 'Policy decisions by action and rule',
+    labelNames: ['action', 'rule'],
+    registers: [registry],
+  })
   const evalSeconds = new Histogram({
     name: 'airlock_policy_eval_seconds',
     help: 'Policy evaluation time',
@@ -25,7 +30,12 @@ export function createMetrics(): PromMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   })
-  const errors = new Counter({ name: 'airlock_errors_total', help: 'Refusals and failures by AIRLOCK_* code', labelNames: ['code'], registers: [registry] })
+  const errors = new Counter({
+    name: 'airlock_errors_total',
+    help: 'Refusals and failures by AIRLOCK_* code',
+    labelNames: ['code'],
+    registers: [registry],
+  })
   const shadowDisagreements = new Counter({
     name: 'airlock_shadow_disagreements_total',
     help: 'Requests where the shadow policy decided another action than the enforced policy (shadow_action "error": it failed)',

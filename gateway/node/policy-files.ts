@@ -1,7 +1,7 @@
 // Loads the compiled policy from its folder and hot-reloads it: a new build is swapped in atomically once it has
 // loaded; a build that fails to load is logged and rejected, and the previous policy keeps serving.
 import { createHash } from 'node:crypto'
-import { mkdirSync, watch, type FSWatcher } from 'node:fs'
+import { type FSWatcher, mkdirSync, watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AirlockError, describeThrown } from '../core/errors.ts'
@@ -18,19 +18,28 @@ export async function loadPolicyDir(dir: string): Promise<PolicyEvaluator> {
   try {
     manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
   } catch (err) {
-    throw new AirlockError('AIRLOCK_POLICY_FILES', `no compiled policy in ${dir} (${describeThrown(err)}); run \`airlock policy build\``)
+    throw new AirlockError(
+      'AIRLOCK_POLICY_FILES',
+      `no compiled policy in ${dir} (${describeThrown(err)}); run \`airlock policy build\``,
+    )
   }
   const wasm = await readFile(join(dir, 'policy.wasm'))
   const dataBytes = await readFile(join(dir, 'data.json'))
   const revision = policyRevision(wasm, dataBytes)
   if (manifest.revision !== revision) {
-    throw new AirlockError('AIRLOCK_POLICY_FILES', `policy files in ${dir} do not match manifest.json (a build is being written, or the files were edited)`)
+    throw new AirlockError(
+      'AIRLOCK_POLICY_FILES',
+      `policy files in ${dir} do not match manifest.json (a build is being written, or the files were edited)`,
+    )
   }
   let data: unknown
   try {
     data = JSON.parse(dataBytes.toString('utf8'))
   } catch (err) {
-    throw new AirlockError('AIRLOCK_POLICY_FILES', `${join(dir, 'data.json')} is not valid JSON: ${describeThrown(err)}`)
+    throw new AirlockError(
+      'AIRLOCK_POLICY_FILES',
+      `${join(dir, 'data.json')} is not valid JSON: ${describeThrown(err)}`,
+    )
   }
   return loadWasmPolicy({ wasm, data, revision })
 }
@@ -64,11 +73,19 @@ export class PolicyFiles implements PolicySource {
         const previous = this.#current?.revision
         this.#current = policy
         const event = this.#shadow ? 'shadow_policy_loaded' : 'policy_loaded'
-        this.#logger.info({ event, revision: policy.revision, previous_revision: previous }, this.#shadow ? 'shadow policy loaded' : 'policy loaded')
+        this.#logger.info(
+          { event, revision: policy.revision, previous_revision: previous },
+          this.#shadow ? 'shadow policy loaded' : 'policy loaded',
+        )
         return true
       } catch (err) {
         this.#logger.error(
-          { event: this.#shadow ? 'shadow_policy_rejected' : 'policy_rejected', dir: this.#dir, error: describeThrown(err), serving_revision: this.#current?.revision ?? null },
+          {
+            event: this.#shadow ? 'shadow_policy_rejected' : 'policy_rejected',
+            dir: this.#dir,
+            error: describeThrown(err),
+            serving_revision: this.#current?.revision ?? null,
+          },
           this.#shadow
             ? this.#current
               ? 'shadow policy rejected; the previous shadow policy keeps running'
@@ -92,7 +109,9 @@ export class PolicyFiles implements PolicySource {
       clearTimeout(this.#timer)
       this.#timer = setTimeout(() => void this.reload(), debounceMs)
     })
-    this.#watcher.on('error', (err) => this.#logger.error({ event: 'policy_watch', error: describeThrown(err) }, 'policy watch failed'))
+    this.#watcher.on('error', (err) =>
+      this.#logger.error({ event: 'policy_watch', error: describeThrown(err) }, 'policy watch failed'),
+    )
   }
 
   close(): void {

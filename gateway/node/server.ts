@@ -1,30 +1,31 @@
 // The Node server: wires the core to undici, pino, prom-client, the policy folder (hot reload) and SQLite,
 // then serves it with @hono/node-server (the main port, plus one per route that owns a port; forward-proxy requests
 // and CONNECT on any of them) and shuts down gracefully.
-import { serve, type ServerType } from '@hono/node-server'
+
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { type ServerType, serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
 import { credentialProblems, unsetCredentialMessage, unsetCredentials } from '../core/credentials.ts'
-import { createPipeline } from '../core/gateway.ts'
-import { createGateway } from '../core/reverse-proxy.ts'
-import { systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
 import { AirlockError } from '../core/errors.ts'
+import { createPipeline } from '../core/gateway.ts'
+import { createHoldGate } from '../core/holds/api.ts'
+import { HoldService } from '../core/holds/service.ts'
+import { createShadow } from '../core/policy/shadow.ts'
+import { type Clock, type Logger, type Secrets, systemClock } from '../core/ports.ts'
+import { createGateway } from '../core/reverse-proxy.ts'
 import { createLogger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
 import { PolicyFiles } from './policy-files.ts'
-import { createShadow } from '../core/policy/shadow.ts'
-import { createNodeUpstream } from './upstream.ts'
-import { HoldService } from '../core/holds/service.ts'
-import { createHoldGate } from '../core/holds/api.ts'
-import { webClientSlackApi } from './slack.ts'
 import { PgRateCounter } from './postgres/rates.ts'
-import { openStore } from './store.ts'
 import { readCa } from './proxy/ca-store.ts'
 import { createForwardProxy } from './proxy/forward-proxy.ts'
 import { LeafCache } from './proxy/leaf-cache.ts'
 import { singleWrite } from './single-write.ts'
+import { webClientSlackApi } from './slack.ts'
+import { openStore } from './store.ts'
+import { createNodeUpstream } from './upstream.ts'
 
 export interface StartOptions {
   config: Config
@@ -59,26 +60,41 @@ export interface RunningGateway {
 /** A port that cannot be listened on, said plainly (EADDRINUSE would otherwise print and leave the process running). */
 function listenError(err: NodeJS.ErrnoException, host: string, port: number, what: string): AirlockError {
   const where = `${host}:${port} (${what})`
-  const fix = 'choose another port with --port, $AIRLOCK_PORT or server.port (a route\'s own port: routes[].port)'
-  if (err.code === 'EADDRINUSE') return new AirlockError('AIRLOCK_LISTEN_FAILED', `${where} is already in use (another Airlock, or another program): stop it, or ${fix}`)
-  if (err.code === 'EACCES') return new AirlockError('AIRLOCK_LISTEN_FAILED', `not allowed to listen on ${where} (ports below 1024 need privileges): ${fix}`)
-  if (err.code === 'EADDRNOTAVAIL') return new AirlockError('AIRLOCK_LISTEN_FAILED', `${host} is not an address of this machine (${what}): set --host, $AIRLOCK_HOST or server.host`)
+  const fix = "choose another port with --port, $AIRLOCK_PORT or server.port (a route's own port: routes[].port)"
+  if (err.code === 'EADDRINUSE')
+    return new AirlockError(
+      'AIRLOCK_LISTEN_FAILED',
+      `${where} is already in use (another Airlock, or another program): stop it, or ${fix}`,
+    )
+  if (err.code === 'EACCES')
+    return new AirlockError(
+      'AIRLOCK_LISTEN_FAILED',
+      `not allowed to listen on ${where} (ports below 1024 need privileges): ${fix}`,
+    )
+  if (err.code === 'EADDRNOTAVAIL')
+    return new AirlockError(
+      'AIRLOCK_LISTEN_FAILED',
+      `${host} is not an address of this machine (${what}): set --host, $AIRLOCK_HOST or server.host`,
+    )
   return new AirlockError('AIRLOCK_LISTEN_FAILED', `cannot listen on ${where}: ${err.message}`)
 }
 
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const { config } = opts
   // Interception needs the CA before the first CONNECT: a missing or unreadable CA stops the start, before anything opens.
-  const intercepts = config.proxy.enabled && (config.proxy.intercept || config.routes.some((r) => r.tls === 'intercept'))
+  const intercepts =
+    config.proxy.enabled && (config.proxy.intercept || config.routes.some((r) => r.tls === 'intercept'))
   const ca = intercepts ? readCa(config.data_dir) : undefined
   const logger = opts.logger ?? createLogger(config.log.level)
   const secrets: Secrets = opts.secrets ?? ((name) => process.env[name])
   // A credential that cannot be sent as a header stops the start, naming the env var and never the value.
   const badCredentials = credentialProblems(config, secrets)
-  if (badCredentials.length) throw new AirlockError('AIRLOCK_CREDENTIAL_INVALID', `refusing to start: ${badCredentials.join('; ')}`)
+  if (badCredentials.length)
+    throw new AirlockError('AIRLOCK_CREDENTIAL_INVALID', `refusing to start: ${badCredentials.join('; ')}`)
   const metrics = createMetrics()
   const upstream = createNodeUpstream({ connectTimeoutMs: config.limits.connect_timeout_ms, ca: opts.upstreamCa })
-  for (const unset of unsetCredentials(config, secrets)) logger.warn({ event: 'config', route: unset.route, env: unset.env }, unsetCredentialMessage(unset))
+  for (const unset of unsetCredentials(config, secrets))
+    logger.warn({ event: 'config', route: unset.route, env: unset.env }, unsetCredentialMessage(unset))
   const policy = new PolicyFiles(config.policy.dir, logger)
   await policy.reload()
   if (config.policy.watch) policy.watch()
@@ -104,7 +120,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const holds = new HoldService({
     config,
     store: db.store,
-    ...(pg && config.store.kind === 'postgres' ? { shared: { pollMs: config.store.poll_ms, orphanedExecutions: () => pg.orphanedExecutions() } } : {}),
+    ...(pg && config.store.kind === 'postgres'
+      ? { shared: { pollMs: config.store.poll_ms, orphanedExecutions: () => pg.orphanedExecutions() } }
+      : {}),
     upstream,
     secrets,
     logger,
@@ -122,7 +140,10 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const ticker = setInterval(() => {
     if (ticking) return
     ticking = true
-    holds.tick().catch((err) => logger.error({ event: 'tick', error: String(err) }, 'holds tick failed')).finally(() => (ticking = false))
+    holds
+      .tick()
+      .catch((err) => logger.error({ event: 'tick', error: String(err) }, 'holds tick failed'))
+      .finally(() => (ticking = false))
   }, opts.tickMs ?? 1000)
   ticker.unref()
   void holds.tick()
@@ -145,7 +166,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     clientAddress: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.remoteAddress,
     localPort: (_req: Request, env: unknown) => (env as Env | undefined)?.incoming?.socket?.localPort,
     routes: (app: Hono) => {
-      app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
+      app.get('/metrics', async (c) =>
+        c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+      )
     },
   }
   const pipeline = await createPipeline(deps)
@@ -155,7 +178,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const proxy = createForwardProxy({ config, pipeline, app, logger, metrics, leaves })
   // An absolute-form request target (RFC 9112 §3.2.2) is a forward-proxy request; origin-form goes to the routes.
   const dispatch = async (request: Request, env: Env) =>
-    singleWrite(await (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env)))
+    singleWrite(
+      await (/^https?:\/\//i.test(env.incoming.url ?? '') ? proxy.fetch(request, env) : app.fetch(request, env)),
+    )
 
   // Slow clients (slowloris, stalled uploads) hold a socket and, for a body, buffered bytes: Node answers 408 and
   // closes the connection when the headers (headersTimeout) or the whole request (requestTimeout) take too long. A
@@ -171,7 +196,15 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const listen = (port: number, what: string): Promise<ServerType> =>
     new Promise<ServerType>((resolve, reject) => {
       // noDelay (Node's default, stated): a proxy's small answers must not wait for the agent's ACK (Nagle).
-      const s = serve({ fetch: dispatch as never, hostname: config.server.host, port, serverOptions: { ...serverOptions, noDelay: true } }, () => resolve(s))
+      const s = serve(
+        {
+          fetch: dispatch as never,
+          hostname: config.server.host,
+          port,
+          serverOptions: { ...serverOptions, noDelay: true },
+        },
+        () => resolve(s),
+      )
       // Past it, new connections are closed on accept (net.Server#maxConnections); tunnels count until they close.
       Object.assign(s, { maxConnections: config.limits.max_connections })
       opened.push(s)
@@ -182,7 +215,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   let routeServers: ServerType[]
   try {
     server = await listen(opts.port ?? config.server.port, 'the gateway')
-    routeServers = await Promise.all(config.routes.filter((r) => r.port !== undefined).map((r) => listen(r.port!, `route "${r.name}"`)))
+    routeServers = await Promise.all(
+      config.routes.filter((r) => r.port !== undefined).map((r) => listen(r.port!, `route "${r.name}"`)),
+    )
   } catch (err) {
     // Nothing half-started stays behind: the caller exits at once, and the database is closed, not held open.
     for (const s of opened) s.close()

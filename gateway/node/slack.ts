@@ -4,7 +4,12 @@ import { WebClient } from '@slack/web-api'
 import type { SlackApiFactory } from '../core/slack/api.ts'
 
 export const webClientSlackApi: SlackApiFactory = (token, apiUrl) => {
-  const client = new WebClient(token, { slackApiUrl: apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 10_000 })
+  const client = new WebClient(token, {
+    slackApiUrl: apiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+  })
   return {
     async postMessage(m) {
       const r = await client.chat.postMessage(m)

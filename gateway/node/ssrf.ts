@@ -30,7 +30,8 @@ export function guardedLookup(
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '')
     const list = addresses as LookupAddress[]
-    if (list.some((a) => isPrivateAddress(a.address))) return callback(forbidden(hostname) as unknown as NodeJS.ErrnoException, '')
+    if (list.some((a) => isPrivateAddress(a.address)))
+      return callback(forbidden(hostname) as unknown as NodeJS.ErrnoException, '')
     if (options.all) return callback(null, list)
     const first = list[0]!
     callback(null, first.address, first.family)

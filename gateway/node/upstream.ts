@@ -2,7 +2,7 @@
 // arrives and streams the body without decoding content-encodings (fetch would decompress, breaking byte-for-byte
 // forwarding). Two pools: one with the SSRF guard in its resolver, one for routes that allow private destinations.
 import { isIP } from 'node:net'
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
+import { Agent, type Dispatcher, fetch as undiciFetch } from 'undici'
 import { AirlockError } from '../core/errors.ts'
 import { NULL_BODY_STATUS } from '../core/pipeline/forward.ts'
 import type { Upstream, UpstreamRequest } from '../core/ports.ts'
@@ -22,7 +22,11 @@ export interface NodeUpstream extends Upstream {
 }
 
 export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
-  const common = { keepAliveTimeout: 30_000, connections: 256, connect: { timeout: opts.connectTimeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) } }
+  const common = {
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    connect: { timeout: opts.connectTimeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) },
+  }
   const guarded = new Agent({ ...common, connect: guardedConnector(common.connect) })
   const open = new Agent(common)
 
@@ -61,7 +65,11 @@ export function createNodeUpstream(opts: NodeUpstreamOptions): NodeUpstream {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
     if (!allowPrivate && isIP(host) && isPrivateAddress(host)) throw forbidden(host)
     // Redirects are never followed (issue 10 item 3): a 3xx is the receiver's answer and a failed delivery.
-    const res = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher: allowPrivate ? open : guarded })
+    const res = await undiciFetch(url, {
+      ...(init as object),
+      redirect: 'manual',
+      dispatcher: allowPrivate ? open : guarded,
+    })
     return res as unknown as Response
   }
 
@@ -81,10 +89,25 @@ function upstreamError(err: unknown, host: string, timeoutMs: number): AirlockEr
   // A connect timeout never reached the upstream: a connect failure (502), which also lets a held request be marked
   // failed rather than outcome-unknown.
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not connect to the upstream ${host} in time`, {}, { cause: err })
+    return new AirlockError(
+      'AIRLOCK_UPSTREAM_CONNECT',
+      `could not connect to the upstream ${host} in time`,
+      {},
+      { cause: err },
+    )
   }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new AirlockError('AIRLOCK_UPSTREAM_TIMEOUT', `the upstream ${host} did not answer within ${timeoutMs} ms`, {}, { cause: err })
+    return new AirlockError(
+      'AIRLOCK_UPSTREAM_TIMEOUT',
+      `the upstream ${host} did not answer within ${timeoutMs} ms`,
+      {},
+      { cause: err },
+    )
   }
-  return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not reach the upstream ${host} (${code || 'connection failed'})`, {}, { cause: err })
+  return new AirlockError(
+    'AIRLOCK_UPSTREAM_CONNECT',
+    `could not reach the upstream ${host} (${code || 'connection failed'})`,
+    {},
+    { cause: err },
+  )
 }

@@ -54,7 +54,9 @@ interface DurableObjectId {
 type DurableObjectStub<T> = {
   fetch(request: Request): Promise<Response>
 } & {
-  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never
 }
 
 interface DurableObjectNamespace<T = unknown> {

@@ -39,7 +39,12 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
   // A fresh stub per call: after an error a stub may be broken for good.
   const holds = () => namespace.get(namespace.idFromName(HOLDS_OBJECT))
   const storeError = (err: unknown) =>
-    new AirlockError('AIRLOCK_STORE_ERROR', 'the holds store could not be reached; the request was not forwarded. Retry it later.', {}, { cause: err })
+    new AirlockError(
+      'AIRLOCK_STORE_ERROR',
+      'the holds store could not be reached; the request was not forwarded. Retry it later.',
+      {},
+      { cause: err },
+    )
 
   /** Calls an idempotent method, again after transient failures. */
   async function idempotent<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -49,11 +54,32 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
       } catch (err) {
         if (!isRetryable(err) || attempt > MAX_RETRIES) {
           const { retryable, overloaded, durableObjectReset, remote } = (err ?? {}) as DurableObjectError
-          logger.error({ event: 'holds_object', call: what, attempt, error: describeThrown(err), retryable, overloaded, reset: durableObjectReset, remote }, 'holds object call failed')
+          logger.error(
+            {
+              event: 'holds_object',
+              call: what,
+              attempt,
+              error: describeThrown(err),
+              retryable,
+              overloaded,
+              reset: durableObjectReset,
+              remote,
+            },
+            'holds object call failed',
+          )
           throw storeError(err)
         }
         const e = err as DurableObjectError
-        logger.warn({ event: 'holds_object_retry', call: what, attempt, reset: e.durableObjectReset === true, error: describeThrown(err) }, 'holds object call failed; calling again')
+        logger.warn(
+          {
+            event: 'holds_object_retry',
+            call: what,
+            attempt,
+            reset: e.durableObjectReset === true,
+            error: describeThrown(err),
+          },
+          'holds object call failed; calling again',
+        )
         await sleep(Math.min(50 * 2 ** attempt, 2000))
       }
     }
@@ -89,7 +115,10 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
       try {
         return await holds().useGrant(id, use)
       } catch (err) {
-        logger.error({ event: 'holds_object', call: 'useGrant', grant_id: id, error: describeThrown(err) }, 'grant use failed; the request is held')
+        logger.error(
+          { event: 'holds_object', call: 'useGrant', grant_id: id, error: describeThrown(err) },
+          'grant use failed; the request is held',
+        )
         return undefined
       }
     },
@@ -101,7 +130,12 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
       const deadline = clock.now() + submitted.waitMs
       // Each call waits for the time left; after a reset the next call starts from the stored state.
       const response = await idempotent('settle', () =>
-        holds().settle(submitted.holdId, signal.aborted ? 0 : Math.max(0, deadline - clock.now()), submitted.respondAsync, req.decisionId),
+        holds().settle(
+          submitted.holdId,
+          signal.aborted ? 0 : Math.max(0, deadline - clock.now()),
+          submitted.respondAsync,
+          req.decisionId,
+        ),
       )
       return { holdId: submitted.holdId, response }
     },
@@ -112,7 +146,10 @@ export function createDurableHoldGate(deps: DurableHoldGateDeps): HoldGate {
       try {
         return await holds().review(toWire(req), upstreamStatus)
       } catch (err) {
-        logger.error({ event: 'holds_object', call: 'review', decision_id: req.decisionId, error: describeThrown(err) }, 'review sampling failed; the request was forwarded')
+        logger.error(
+          { event: 'holds_object', call: 'review', decision_id: req.decisionId, error: describeThrown(err) },
+          'review sampling failed; the request was forwarded',
+        )
         return false
       }
     },

@@ -10,13 +10,13 @@ import { DurableObject } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
 import { AirlockError, describeThrown, errorResponse } from '../core/errors.ts'
-import { createHoldGate } from '../core/holds/api.ts'
 import { agentWait } from '../core/holds/answers.ts'
+import { createHoldGate } from '../core/holds/api.ts'
 import { nextDue } from '../core/holds/execution.ts'
 import { HoldService } from '../core/holds/service.ts'
 import { HoldStore } from '../core/holds/store.ts'
 import type { GrantInput } from '../core/pipeline/request.ts'
-import { noMetrics, systemClock, type Clock, type Logger, type Secrets } from '../core/ports.ts'
+import { type Clock, type Logger, noMetrics, type Secrets, systemClock } from '../core/ports.ts'
 import { createConsoleLogger } from './logger.ts'
 import { createDurableSqlDriver } from './sql-driver.ts'
 import { createWorkerUpstream } from './upstream.ts'
@@ -38,7 +38,10 @@ export interface HoldsApi {
   /** The agents that have a live grant (read with the pending counts, so agents without one cost no call). */
   grantAgents(): Promise<string[]>
   grantsFor(agentId: string, nowMs: number): Promise<GrantInput[]>
-  useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined>
+  useGrant(
+    id: string,
+    use: { agent_id: string; route: string; decision_id: string },
+  ): Promise<{ uses: number; max_uses: number } | undefined>
 }
 
 export interface HoldsEnv {
@@ -94,7 +97,12 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
           const app = new Hono()
           // Cloudflare sets CF-Connecting-IP on every request; the Worker passes it through unchanged.
           const clientAddress = (req: Request) => req.headers.get('cf-connecting-ip') ?? undefined
-          ;(await createHoldGate(this.#service, config, secrets, logger, { clientAddress, background: (work) => ctx.waitUntil(work) })).mount(app)
+          ;(
+            await createHoldGate(this.#service, config, secrets, logger, {
+              clientAddress,
+              background: (work) => ctx.waitUntil(work),
+            })
+          ).mount(app)
           this.#api = app
           await this.#arm()
         } catch (err) {
@@ -118,7 +126,10 @@ export function defineHoldsObject(bundle: { config: Config; clock?: Clock }) {
       return this.#service.grants.forAgent(agentId, nowMs)
     }
 
-    async useGrant(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<{ uses: number; max_uses: number } | undefined> {
+    async useGrant(
+      id: string,
+      use: { agent_id: string; route: string; decision_id: string },
+    ): Promise<{ uses: number; max_uses: number } | undefined> {
       const g = await this.#service.grants.use(id, use)
       return g ? { uses: g.uses, max_uses: g.max_uses } : undefined
     }

@@ -11,7 +11,14 @@
 // reset of the object (a deploy, an eviction after it sat idle) refills the bucket: at most one extra burst, and an
 // idle agent's bucket has usually refilled by then anyway. The arithmetic is the core's (gateway/core/limits/rate.ts).
 import { DurableObject } from 'cloudflare:workers'
-import { type Bucket, type RateCounter, type RateLimit, type RateVerdict, takeToken, verdict } from '../core/limits/rate.ts'
+import {
+  type Bucket,
+  type RateCounter,
+  type RateLimit,
+  type RateVerdict,
+  takeToken,
+  verdict,
+} from '../core/limits/rate.ts'
 
 /** The object's RPC surface, as the Worker sees it through a stub. */
 export interface LimiterApi {

@@ -25,16 +25,31 @@ function redact(obj: Record<string, unknown>): Record<string, unknown> {
   if ('headers' in out) out.headers = redactHeaders(out.headers, SECRET_HEADERS)
   const input = out.input as { request?: { headers?: unknown } } | undefined
   if (input?.request?.headers) {
-    out.input = { ...input, request: { ...input.request, headers: redactHeaders(input.request.headers, ['authorization', 'x-api-key', 'airlock-agent-key']) } }
+    out.input = {
+      ...input,
+      request: {
+        ...input.request,
+        headers: redactHeaders(input.request.headers, ['authorization', 'x-api-key', 'airlock-agent-key']),
+      },
+    }
   }
   return out
 }
 
-export function createConsoleLogger(level: LogLevel = 'info', sink: (level: string, line: string) => void = write): Logger {
+export function createConsoleLogger(
+  level: LogLevel = 'info',
+  sink: (level: string, line: string) => void = write,
+): Logger {
   const min = LEVELS[level]
   const at = (name: 'debug' | 'info' | 'warn' | 'error') => (obj: object, msg?: string) => {
     if (LEVELS[name] < min) return
-    const line = { level: name, time: new Date().toISOString(), service: 'airlock', ...redact(obj as Record<string, unknown>), ...(msg === undefined ? {} : { msg }) }
+    const line = {
+      level: name,
+      time: new Date().toISOString(),
+      service: 'airlock',
+      ...redact(obj as Record<string, unknown>),
+      ...(msg === undefined ? {} : { msg }),
+    }
     sink(name, JSON.stringify(line))
   }
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }

@@ -17,7 +17,10 @@ export function createDurableSqlDriver(storage: DurableObjectStorage): SqlDriver
   let depth = 0
   return {
     all<T>(query: string, ...params: SqlValue[]): T[] {
-      return sql.exec(query, ...params.map(bind)).toArray().map(toRow) as T[]
+      return sql
+        .exec(query, ...params.map(bind))
+        .toArray()
+        .map(toRow) as T[]
     },
     run(query: string, ...params: SqlValue[]): number {
       sql.exec(query, ...params.map(bind)).toArray()

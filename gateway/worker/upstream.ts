@@ -20,7 +20,10 @@ export function forbiddenHost(hostname: string): boolean {
 }
 
 function forbidden(host: string): AirlockError {
-  return new AirlockError('AIRLOCK_DESTINATION_FORBIDDEN', `the destination ${host} is a private, loopback or link-local address; this route does not allow it`)
+  return new AirlockError(
+    'AIRLOCK_DESTINATION_FORBIDDEN',
+    `the destination ${host} is a private, loopback or link-local address; this route does not allow it`,
+  )
 }
 
 // Workers-only RequestInit field; the DOM lib does not know it.
@@ -32,7 +35,10 @@ export function createWorkerUpstream(fetchImpl: typeof fetch = (input, init) => 
     // The timeout covers the wait for the response head (like undici's headersTimeout on Node); a long body that keeps
     // streaming is not cut off by it.
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(new DOMException('upstream timeout', 'TimeoutError')), req.timeoutMs)
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('upstream timeout', 'TimeoutError')),
+      req.timeoutMs,
+    )
     const init: WorkersRequestInit = {
       method: req.method,
       headers: req.headers,
@@ -45,9 +51,19 @@ export function createWorkerUpstream(fetchImpl: typeof fetch = (input, init) => 
       return await fetchImpl(req.url.href, init)
     } catch (err) {
       if (controller.signal.aborted) {
-        throw new AirlockError('AIRLOCK_UPSTREAM_TIMEOUT', `the upstream ${req.url.host} did not answer within ${req.timeoutMs} ms`, {}, { cause: err })
+        throw new AirlockError(
+          'AIRLOCK_UPSTREAM_TIMEOUT',
+          `the upstream ${req.url.host} did not answer within ${req.timeoutMs} ms`,
+          {},
+          { cause: err },
+        )
       }
-      throw new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not reach the upstream ${req.url.host} (connection failed)`, {}, { cause: err })
+      throw new AirlockError(
+        'AIRLOCK_UPSTREAM_CONNECT',
+        `could not reach the upstream ${req.url.host} (connection failed)`,
+        {},
+        { cause: err },
+      )
     } finally {
       clearTimeout(timer)
     }

@@ -31,14 +31,17 @@ export function fromWire(w: WireEvaluated | WireHeld, config: Config): Evaluated
   return { ...rest, route, upstreamUrl: new URL(url), headers: new Headers(headers) }
 }
 
-export type WireResult<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } }
+export type WireResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } }
 
 /** Runs fn in the object and turns an AirlockError into data (anything else still throws: a bug, not a refusal). */
 export async function capture<T>(fn: () => T | Promise<T>): Promise<WireResult<T>> {
   try {
     return { ok: true, value: await fn() }
   } catch (err) {
-    if (err instanceof AirlockError) return { ok: false, error: { code: err.code, message: err.message, details: err.details } }
+    if (err instanceof AirlockError)
+      return { ok: false, error: { code: err.code, message: err.message, details: err.details } }
     throw err
   }
 }

@@ -5,10 +5,10 @@ import type { ExecutionContext, Hono } from 'hono'
 import type { Config } from '../core/config/schema.ts'
 import { credentialProblems, unsetCredentialMessage, unsetCredentials } from '../core/credentials.ts'
 import { describeThrown } from '../core/errors.ts'
-import { createGateway } from '../core/reverse-proxy.ts'
 import { loadWasmPolicy } from '../core/policy/evaluator.ts'
 import { createShadow } from '../core/policy/shadow.ts'
-import { noMetrics, systemClock, type PolicyEvaluator } from '../core/ports.ts'
+import { noMetrics, type PolicyEvaluator, systemClock } from '../core/ports.ts'
+import { createGateway } from '../core/reverse-proxy.ts'
 import { createDurableHoldGate } from './hold-gate.ts'
 import { defineHoldsObject, envSecrets, type HoldsEnv } from './holds-object.ts'
 import { createDurableRateCounter, type LimiterEnv } from './limiter-object.ts'
@@ -37,7 +37,10 @@ export function defineWorker(bundle: WorkerBundle) {
       logger.info({ event: 'policy_loaded', revision: policy.revision }, 'policy loaded')
     } catch (err) {
       // Fail closed like Node with no policy: /readyz answers 503 and every request is refused.
-      logger.error({ event: 'policy_rejected', error: describeThrown(err) }, 'policy failed to load; requests are refused')
+      logger.error(
+        { event: 'policy_rejected', error: describeThrown(err) },
+        'policy failed to load; requests are refused',
+      )
     }
     // A shadow policy that fails to load only means no shadow decisions: it never decides anything.
     let shadowPolicy: PolicyEvaluator | undefined
@@ -46,7 +49,10 @@ export function defineWorker(bundle: WorkerBundle) {
         shadowPolicy = await loadWasmPolicy(bundle.shadow)
         logger.info({ event: 'shadow_policy_loaded', revision: shadowPolicy.revision }, 'shadow policy loaded')
       } catch (err) {
-        logger.error({ event: 'shadow_policy_rejected', error: describeThrown(err) }, 'shadow policy failed to load; no shadow policy runs (requests are not affected)')
+        logger.error(
+          { event: 'shadow_policy_rejected', error: describeThrown(err) },
+          'shadow policy failed to load; no shadow policy runs (requests are not affected)',
+        )
       }
     }
     const shadow = shadowPolicy
@@ -58,7 +64,10 @@ export function defineWorker(bundle: WorkerBundle) {
       : undefined
     // No start to refuse on Workers: each such route answers 503 AIRLOCK_CREDENTIAL_INVALID; say so once, by env name.
     for (const problem of credentialProblems(config, envSecrets(env))) {
-      logger.error({ event: 'credential_invalid', problem }, 'a route credential cannot be sent; its requests are refused')
+      logger.error(
+        { event: 'credential_invalid', problem },
+        'a route credential cannot be sent; its requests are refused',
+      )
     }
     for (const unset of unsetCredentials(config, envSecrets(env))) {
       logger.warn({ event: 'config', route: unset.route, env: unset.env }, unsetCredentialMessage(unset))
@@ -110,5 +119,10 @@ function withAgentAcceptEncoding(request: Request): Request {
 /** A body that is still content-encoded (the upstream's bytes, untouched) goes out as is, not compressed again. */
 function passEncodedBody(res: Response): Response {
   if (!res.body || !res.headers.has('content-encoding')) return res
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers, encodeBody: 'manual' } as ResponseInit)
+  return new Response(res.body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    encodeBody: 'manual',
+  } as ResponseInit)
 }

@@ -8,7 +8,15 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { launchBrowser, screenshot } from '../support/browser.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+} from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.consoletest
@@ -38,7 +46,15 @@ beforeAll(async () => {
     testConfig({
       policy: { dir: policyDir, watch: false },
       holds: { wait_s: 0.2, fast_decision_ms: 50 },
-      routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, credential: { env: 'UPSTREAM_TOKEN' } }],
+      routes: [
+        {
+          name: 'api',
+          prefix: '/api',
+          upstream: upstream.url,
+          allow_private: true,
+          credential: { env: 'UPSTREAM_TOKEN' },
+        },
+      ],
       approver_groups: { ops: { max_pending: 50 }, payments: { max_pending: 50, min_dwell_s: 2 } },
       approvers: testApprovers,
     }),
@@ -55,7 +71,12 @@ afterAll(async () => {
 const agentPost = (path: string, body: object, prefer = 'respond-async') =>
   fetch(`${gw.url}/api${path}`, {
     method: 'POST',
-    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', 'airlock-intent': 'refund the duplicate charge on order 1042', prefer },
+    headers: {
+      'airlock-agent-key': keys.billing,
+      'content-type': 'application/json',
+      'airlock-intent': 'refund the duplicate charge on order 1042',
+      prefer,
+    },
     body: JSON.stringify(body),
   })
 const api = (path: string, who: keyof typeof approverTokens, body?: object) =>
@@ -102,7 +123,7 @@ describe('console in a real browser', () => {
     expect(session.expires).toBeGreaterThan(Date.now() / 1000)
 
     await page.goto(`${gw.url}/_airlock/console`)
-    const pending = await (await api('/holds?state=pending', 'bob')).json() as { holds: { id: string }[] }
+    const pending = (await (await api('/holds?state=pending', 'bob')).json()) as { holds: { id: string }[] }
     const holdId = pending.holds.at(-1)!.id
     await page.getByRole('link', { name: 'Refund a customer' }).last().click()
     await page.waitForURL(new RegExp(`/holds/${holdId}$`))
@@ -110,7 +131,9 @@ describe('console in a real browser', () => {
     expect(body).toContain('500000')
     expect(body).toContain(marker)
     expect(await page.locator('.claim').textContent()).toContain('refund the duplicate charge on order 1042')
-    expect(await page.locator('section', { hasText: 'The request as it will be sent' }).textContent()).not.toContain('sk_live')
+    expect(await page.locator('section', { hasText: 'The request as it will be sent' }).textContent()).not.toContain(
+      'sk_live',
+    )
     const unusual = await page.locator('.unusual').textContent()
     expect(unusual).toContain('body.amount 500000 — the last 3 approved were at most 12000')
     const approve = page.getByRole('button', { name: 'Approve and send' })
@@ -128,7 +151,9 @@ describe('console in a real browser', () => {
       f.submit()
     })
     await page.waitForLoadState()
-    expect(await page.locator('.notice.error').textContent()).toMatch(/Not approved: this is a high-risk hold; read it for \d+ more second/)
+    expect(await page.locator('.notice.error').textContent()).toMatch(
+      /Not approved: this is a high-risk hold; read it for \d+ more second/,
+    )
     expect(upstream.received.filter((r) => r.body.toString().includes(marker))).toHaveLength(0)
     expect(await page.getByLabel(/Comment/).inputValue()).toBe('checked with finance')
 
@@ -145,7 +170,9 @@ describe('console in a real browser', () => {
     expect(upstream.received.filter((r) => r.body.toString().includes(marker))).toHaveLength(1)
 
     // The audit chain: who, having seen what, and for how long.
-    const { records } = (await (await api('/audit', 'bob')).json()) as { records: { type: string; hold_id: string; actor: string; record: any }[] }
+    const { records } = (await (await api('/audit', 'bob')).json()) as {
+      records: { type: string; hold_id: string; actor: string; record: any }[]
+    }
     const mine = records.filter((r) => r.hold_id === holdId)
     const viewed = mine.find((r) => r.type === 'hold.viewed')!
     const approved = mine.find((r) => r.type === 'hold.approved')!
@@ -194,12 +221,20 @@ describe('console in a real browser', () => {
     await signIn(page, approverTokens.carol)
     await page.waitForURL(/\/_airlock\/console$/)
     // page.request shares the browser's cookies: a signed-in post, but without the csrf field.
-    const forged = await page.request.post(`${gw.url}/_airlock/console/holds/${hold_id}/decide`, { form: { verb: 'deny', comment: 'forged' } })
+    const forged = await page.request.post(`${gw.url}/_airlock/console/holds/${hold_id}/decide`, {
+      form: { verb: 'deny', comment: 'forged' },
+    })
     expect(forged.status()).toBe(403)
     expect(await forged.text()).toContain('CSRF')
-    const wrong = await page.request.post(`${gw.url}/_airlock/console/holds/${hold_id}/decide`, { form: { verb: 'deny', csrf: 'guess', comment: 'forged' } })
+    const wrong = await page.request.post(`${gw.url}/_airlock/console/holds/${hold_id}/decide`, {
+      form: { verb: 'deny', csrf: 'guess', comment: 'forged' },
+    })
     expect(wrong.status()).toBe(403)
-    expect(((await (await api(`/holds?state=pending`, 'carol')).json()) as { holds: { id: string }[] }).holds.map((h) => h.id)).toContain(hold_id)
+    expect(
+      ((await (await api(`/holds?state=pending`, 'carol')).json()) as { holds: { id: string }[] }).holds.map(
+        (h) => h.id,
+      ),
+    ).toContain(hold_id)
     await page.close()
   })
 
@@ -212,11 +247,18 @@ describe('console in a real browser', () => {
     const charts = page.locator('svg[role=img]')
     expect(await charts.count()).toBeGreaterThanOrEqual(4)
     expect(await page.locator('svg[role=img] title').allTextContents()).toEqual(
-      expect.arrayContaining(['Approval rate per rule', 'Time to decide per rule', 'Decisions per approver', 'Pending holds over time']),
+      expect.arrayContaining([
+        'Approval rate per rule',
+        'Time to decide per rule',
+        'Decisions per approver',
+        'Pending holds over time',
+      ]),
     )
     expect(await page.locator('svg rect').count()).toBeGreaterThan(0)
     // This policy has no review rule: the coverage section says so rather than showing an empty table.
-    await expect.poll(() => page.getByText('no request decided review that you may see has been recorded').count()).toBe(1)
+    await expect
+      .poll(() => page.getByText('no request decided review that you may see has been recorded').count())
+      .toBe(1)
     await screenshot(page, '05-report')
     await page.getByRole('link', { name: 'Audit' }).click()
     await page.getByRole('button', { name: 'Verify the chain' }).click()
@@ -227,7 +269,10 @@ describe('console in a real browser', () => {
     await page.waitForURL(/\/login$/)
     expect((await page.context().cookies()).find((c) => c.name === 'airlock_console')).toBeUndefined()
     // A copy of the signed-out cookie no longer works.
-    const replayed = await fetch(`${gw.url}/_airlock/console`, { headers: { cookie: `airlock_console=${before.value}` }, redirect: 'manual' })
+    const replayed = await fetch(`${gw.url}/_airlock/console`, {
+      headers: { cookie: `airlock_console=${before.value}` },
+      redirect: 'manual',
+    })
     expect(replayed.status).toBe(303)
     expect(replayed.headers.get('location')).toContain('/login')
     await page.close()

@@ -46,7 +46,9 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
   const body = (marker: string) => JSON.stringify({ marker })
   const toUpstream = async (marker: string) => (await h.upstream()).filter((r) => r.body.includes(marker))
   const hooksFor = async (holdId: string, event?: string) =>
-    (await h.hooks()).map((r) => ({ r, body: JSON.parse(r.body) })).filter((x) => x.body.hold?.id === holdId && (!event || x.body.type === event))
+    (await h.hooks())
+      .map((r) => ({ r, body: JSON.parse(r.body) }))
+      .filter((x) => x.body.hold?.id === holdId && (!event || x.body.type === event))
   const holdIdOf = (res: Response) => res.headers.get('airlock-hold-id')!
 
   describe(`hold flow: ${name}`, () => {
@@ -86,7 +88,10 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
         const view = await (await h.api(`/holds/${event.hold.id}`, 'bob')).json()
         expect(view.state).toBe('pending')
         expect(view.context_sha256).toMatch(/^[0-9a-f]{64}$/)
-        const approved = await h.api(`/holds/${event.hold.id}/approve`, 'bob', { comment: 'checked the duplicate', context_sha256: view.context_sha256 })
+        const approved = await h.api(`/holds/${event.hold.id}/approve`, 'bob', {
+          comment: 'checked the duplicate',
+          context_sha256: view.context_sha256,
+        })
         expect(approved.status).toBe(200)
 
         const res = await agent
@@ -101,7 +106,10 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
         await until(async () => (await hooksFor(event.hold.id, 'hold.executed')).length === 1)
         expect(await hooksFor(event.hold.id, 'hold.decided')).toHaveLength(1)
         await until(async () => (await h.decisions()).some((l) => l.hold_id === event.hold.id && l.status === 200))
-        expect((await h.decisions()).find((l) => l.hold_id === event.hold.id && l.status === 200)).toMatchObject({ action: 'hold', rule: 't.hold' })
+        expect((await h.decisions()).find((l) => l.hold_id === event.hold.id && l.status === 200)).toMatchObject({
+          action: 'hold',
+          rule: 't.hold',
+        })
       })
     })
 
@@ -114,7 +122,12 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
         const id = res.headers.get('airlock-hold-id')
         expect(id).toBeTruthy()
         const json = await res.json()
-        expect(json.error).toMatchObject({ code: 'AIRLOCK_HOLD_PENDING', hold_id: id, state: 'pending', rule: 't.hold' })
+        expect(json.error).toMatchObject({
+          code: 'AIRLOCK_HOLD_PENDING',
+          hold_id: id,
+          state: 'pending',
+          rule: 't.hold',
+        })
         expect(json.error.message).toMatch(/NOT been executed/)
         expect(json.error.message).toMatch(/Retry the identical request/)
       })
@@ -149,8 +162,12 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
         // Each retry has its own decision (and log line); the body names the decision that created the hold.
         expect(second.headers.get('airlock-decision-id')).not.toBe(first.headers.get('airlock-decision-id'))
         expect((await second.json()).error.hold_decision_id).toBe(first.headers.get('airlock-decision-id'))
-        await until(async () => (await h.decisions()).some((l) => l.decision_id === second.headers.get('airlock-decision-id')))
-        expect((await h.decisions()).find((l) => l.decision_id === second.headers.get('airlock-decision-id'))).toMatchObject({ hold_id: id, error_code: 'AIRLOCK_HOLD_PENDING', status: 409 })
+        await until(async () =>
+          (await h.decisions()).some((l) => l.decision_id === second.headers.get('airlock-decision-id')),
+        )
+        expect(
+          (await h.decisions()).find((l) => l.decision_id === second.headers.get('airlock-decision-id')),
+        ).toMatchObject({ hold_id: id, error_code: 'AIRLOCK_HOLD_PENDING', status: 409 })
         await until(async () => (await hooksFor(id, 'hold.created')).length >= 1)
         expect((await h.api(`/holds/${id}/approve`, 'bob', { comment: 'ok' })).status).toBe(200)
         await until(async () => (await toUpstream(marker)).length === 1)
@@ -181,7 +198,9 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
       it('executes once under concurrent approvals', async () => {
         const marker = mark('race')
         const id = holdIdOf(await h.post('/hold', { body: body(marker) }))
-        const results = await Promise.all([...Array(6)].map((_, i) => h.api(`/holds/${id}/approve`, i % 2 ? 'bob' : 'carol', {})))
+        const results = await Promise.all(
+          [...Array(6)].map((_, i) => h.api(`/holds/${id}/approve`, i % 2 ? 'bob' : 'carol', {})),
+        )
         expect(results.filter((r) => r.status === 200)).toHaveLength(1)
         expect(results.filter((r) => r.status === 409)).toHaveLength(5)
         await until(async () => (await toUpstream(marker)).length === 1)
@@ -216,7 +235,11 @@ export function runHoldFlowSuite(name: string, h: HoldFlowHarness): void {
         const owner = await h.api(`/holds/${id}/approve`, 'alice', {})
         expect(owner.status).toBe(403)
         expect((await owner.json()).error.message).toMatch(/owns the agent/)
-        const asAgent = await h.gateway(`/_airlock/api/holds/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${h.keys.billing}` }, body: '{}' })
+        const asAgent = await h.gateway(`/_airlock/api/holds/${id}/approve`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${h.keys.billing}` },
+          body: '{}',
+        })
         expect(asAgent.status).toBe(401)
         const pay = holdIdOf(await h.post('/pay', { body: body(mark('group')) }))
         // Another group's hold does not exist for carol (approver-scope.test.ts guards the scoping in full).

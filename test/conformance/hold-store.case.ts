@@ -6,11 +6,11 @@
 // No node:* imports here: this file also runs in workerd.
 import { describe, expect, it } from 'vitest'
 import { verifyChain } from '../../gateway/core/holds/audit.ts'
-import type { SqlDriver } from '../../gateway/core/ports.ts'
+import type { NewGrant } from '../../gateway/core/holds/grants.ts'
 import { HoldStore, type NewHold } from '../../gateway/core/holds/store.ts'
 import type { HoldStorePort } from '../../gateway/core/holds/store-port.ts'
-import type { NewGrant } from '../../gateway/core/holds/grants.ts'
 import type { Decision } from '../../gateway/core/policy/decision.ts'
+import type { SqlDriver } from '../../gateway/core/ports.ts'
 
 const decision: Decision = {
   action: 'hold',
@@ -120,7 +120,9 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       const s = await store()
       for (let i = 0; i < 3; i++) await s.createOrJoin(newHold(), caps, 0, noAudit)
       expect(await s.pendingCounts()).toEqual({ payments: 3 })
-      await expect(async () => s.createOrJoin(newHold(), caps, 0, noAudit)).rejects.toThrow(/already has 3 requests waiting/)
+      await expect(async () => s.createOrJoin(newHold(), caps, 0, noAudit)).rejects.toThrow(
+        /already has 3 requests waiting/,
+      )
       expect(await s.all()).toHaveLength(3)
       await s.createOrJoin(newHold({ groups: ['ops'] }), caps, 0, noAudit)
       expect(await s.pendingCounts()).toEqual({ payments: 3, ops: 1 })
@@ -141,12 +143,34 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       const s = await store()
       const { hold } = await s.createOrJoin(newHold(), caps, 0, noAudit)
       expect(await s.transition(hold.id, ['approved'], 'executing', 2)).toBe(false)
-      expect(await s.addApproval(hold.id, { approver: 'bob', at: 2, comment: null, context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: true }, true)).toBe(true)
+      expect(
+        await s.addApproval(
+          hold.id,
+          {
+            approver: 'bob',
+            at: 2,
+            comment: null,
+            context_sha256: 'c',
+            ms_from_notify: 1,
+            ms_from_view: 1,
+            fast: true,
+          },
+          true,
+        ),
+      ).toBe(true)
       expect((await s.get(hold.id))!.state).toBe('approved')
       expect(await s.transition(hold.id, ['approved'], 'executing', 3)).toBe(true)
       expect(await s.transition(hold.id, ['approved'], 'executing', 3)).toBe(false)
-      expect(await s.saveResponse(hold.id, { status: 201, headers: [['x', 'y']], body: new Uint8Array([1, 2, 3]), truncated: false }, 4)).toBe(true)
-      expect(await s.saveResponse(hold.id, { status: 500, headers: [], body: new Uint8Array(), truncated: false }, 5)).toBe(false)
+      expect(
+        await s.saveResponse(
+          hold.id,
+          { status: 201, headers: [['x', 'y']], body: new Uint8Array([1, 2, 3]), truncated: false },
+          4,
+        ),
+      ).toBe(true)
+      expect(
+        await s.saveResponse(hold.id, { status: 500, headers: [], body: new Uint8Array(), truncated: false }, 5),
+      ).toBe(false)
       const done = (await s.get(hold.id))!
       expect(done.state).toBe('executed')
       expect(done.response!.status).toBe(201)
@@ -157,7 +181,11 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
     it('remembers that a stored response was truncated at the cap', async () => {
       const s = await store()
       const { hold } = await s.createOrJoin(newHold(), caps, 0, noAudit)
-      await s.addApproval(hold.id, { approver: 'bob', at: 2, comment: null, context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: true }, true)
+      await s.addApproval(
+        hold.id,
+        { approver: 'bob', at: 2, comment: null, context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: true },
+        true,
+      )
       await s.transition(hold.id, ['approved'], 'executing', 3)
       await s.saveResponse(hold.id, { status: 200, headers: [], body: new Uint8Array([9]), truncated: true }, 4)
       expect((await s.get(hold.id))!.response!.truncated).toBe(true)
@@ -166,7 +194,15 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
     it('records each approver once and only while pending', async () => {
       const s = await store()
       const { hold } = await s.createOrJoin(newHold(), caps, 0, noAudit)
-      const approval = { approver: 'bob', at: 2, comment: 'ok', context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: false }
+      const approval = {
+        approver: 'bob',
+        at: 2,
+        comment: 'ok',
+        context_sha256: 'c',
+        ms_from_notify: 1,
+        ms_from_view: 1,
+        fast: false,
+      }
       expect(await s.addApproval(hold.id, approval, false)).toBe(true)
       expect(await s.addApproval(hold.id, approval, false)).toBe(false)
       expect(await s.addApproval(hold.id, { ...approval, approver: 'carol' }, true)).toBe(true)
@@ -207,7 +243,12 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       expect(await s.dueDeliveries(150)).toHaveLength(0)
       expect(await s.nextDeliveryAt()).toBe(200)
       await s.recordDelivery(d!.id, { state: 'delivered', status: 200, error: null, next_at: 200, at: 210 })
-      expect((await s.deliveries('h'))[0]).toMatchObject({ state: 'delivered', attempts: 2, last_status: 200, delivered_at: 210 })
+      expect((await s.deliveries('h'))[0]).toMatchObject({
+        state: 'delivered',
+        attempts: 2,
+        last_status: 200,
+        delivered_at: 210,
+      })
       expect(await s.notifiedAt('h')).toBe(210)
       expect(await s.nextDeliveryAt()).toBeNull()
     })
@@ -229,7 +270,17 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       const s = await store()
       await s.countForwarded('r1')
       await s.countForwarded('r1')
-      await s.addReview({ id: 'rv1', decision_id: 'd', created_at: 1, agent_id: 'a', route: 'x', rule: 'r1', summary: 's', context: { k: [1] }, upstream_status: 200 })
+      await s.addReview({
+        id: 'rv1',
+        decision_id: 'd',
+        created_at: 1,
+        agent_id: 'a',
+        route: 'x',
+        rule: 'r1',
+        summary: 's',
+        context: { k: [1] },
+        upstream_status: 200,
+      })
       expect(await s.forwardedCounts()).toEqual({ r1: 2 })
       expect((await s.reviews('pending'))[0]).toMatchObject({ id: 'rv1', context: { k: [1] } })
       expect(await s.markReview('rv1', 'flagged', 'bob', 'no', 5)).toBe(true)
@@ -240,16 +291,29 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
     it("scopes listings, review items and audit records to a reader's groups in the query (approver scoping)", async () => {
       const s = await store()
       const pay = (await s.createOrJoin(newHold({ groups: ['payments'] }), caps, 0, noAudit)).hold
-      const ops = (await s.createOrJoin(newHold({ groups: ['ops', 'security'] }), { ...caps, security: 5 }, 0, noAudit)).hold
+      const ops = (await s.createOrJoin(newHold({ groups: ['ops', 'security'] }), { ...caps, security: 5 }, 0, noAudit))
+        .hold
       expect((await s.list({ groups: ['ops'] })).map((h) => h.id)).toEqual([ops.id])
-      expect((await s.list({ groups: ['ops', 'payments'], limit: 1, state: 'pending' })).map((h) => h.id)).toEqual([pay.id])
+      expect((await s.list({ groups: ['ops', 'payments'], limit: 1, state: 'pending' })).map((h) => h.id)).toEqual([
+        pay.id,
+      ])
       expect(await s.list({ groups: ['nobody'] })).toEqual([])
       expect(await s.list({ groups: [] })).toEqual([])
       expect((await s.list({ group: 'security' })).map((h) => h.id)).toEqual([ops.id])
       expect((await s.all(['payments'])).map((h) => h.id)).toEqual([pay.id])
       expect(await s.all()).toHaveLength(2)
       const review = (id: string, context: unknown) =>
-        s.addReview({ id, decision_id: 'd', created_at: 1, agent_id: 'a', route: 'x', rule: id, summary: 's', context, upstream_status: 200 })
+        s.addReview({
+          id,
+          decision_id: 'd',
+          created_at: 1,
+          agent_id: 'a',
+          route: 'x',
+          rule: id,
+          summary: 's',
+          context,
+          upstream_status: 200,
+        })
       await review('rv-pay', { approvers: ['payments'] })
       await review('rv-none', { approvers: [] })
       await review('rv-missing', { reason: 'no approvers key' })
@@ -268,7 +332,8 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
     it('appends a hash chain that verifies, and detects an edited or removed record', async () => {
       const subject = await open()
       const s = subject.store
-      for (let i = 0; i < 5; i++) await s.appendAudit('hold.approved', `approver:${i}`, `h${i}`, { comment: `c${i}`, n: i }, 10 + i)
+      for (let i = 0; i < 5; i++)
+        await s.appendAudit('hold.approved', `approver:${i}`, `h${i}`, { comment: `c${i}`, n: i }, 10 + i)
       expect(verifyChain(await s.auditRecords())).toMatchObject({ ok: true, records: 5 })
       await subject.exec(`UPDATE audit SET record = '${JSON.stringify({ comment: 'changed', n: 2 })}' WHERE seq = 3`)
       expect(verifyChain(await s.auditRecords()).problems.join()).toMatch(/seq 3: content does not match/)
@@ -291,14 +356,30 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       bounds: [{ in: 'body', field: 'customer', op: 'equals', value: 'cus_1' }],
       ...over,
     })
-    const used = (id: string) => ({ type: 'grant.used', actor: 'agent:billing-bot', record: { decision_id: `d-${id}` } })
+    const used = (id: string) => ({
+      type: 'grant.used',
+      actor: 'agent:billing-bot',
+      record: { decision_id: `d-${id}` },
+    })
 
     it('grants: exactly max_uses of 20 concurrent uses succeed, each audited in the chain', async () => {
       const s = await store()
-      const g = await s.createGrant(grant(), { type: 'grant.created', actor: 'approver:alice', record: { max_uses: 5 } })
-      expect(g).toMatchObject({ uses: 0, max_uses: 5, groups: ['payments'], revoked_at: null, bounds: [{ field: 'customer', value: 'cus_1' }] })
+      const g = await s.createGrant(grant(), {
+        type: 'grant.created',
+        actor: 'approver:alice',
+        record: { max_uses: 5 },
+      })
+      expect(g).toMatchObject({
+        uses: 0,
+        max_uses: 5,
+        groups: ['payments'],
+        revoked_at: null,
+        bounds: [{ field: 'customer', value: 'cus_1' }],
+      })
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => s.useGrant(g.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used(String(i)))),
+        Array.from({ length: 20 }, (_, i) =>
+          s.useGrant(g.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used(String(i))),
+        ),
       )
       const won = results.filter((r) => r !== undefined)
       expect(won).toHaveLength(5)
@@ -307,24 +388,43 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
       expect(await s.liveGrants('billing-bot', 2_000)).toEqual([])
       const audit = await s.auditRecords()
       expect(audit.filter((r) => r.type === 'grant.used')).toHaveLength(5)
-      expect(audit.find((r) => r.type === 'grant.created')).toMatchObject({ hold_id: 'hold-x', actor: 'approver:alice' })
+      expect(audit.find((r) => r.type === 'grant.created')).toMatchObject({
+        hold_id: 'hold-x',
+        actor: 'approver:alice',
+      })
       expect(verifyChain(audit)).toMatchObject({ ok: true, records: 6 })
     })
 
     it('grants: refused once expired, for another agent or route, and at once after a revoke', async () => {
       const s = await store()
       const a = await s.createGrant(grant(), { type: 'grant.created', actor: 'approver:alice', record: {} })
-      const b = await s.createGrant(grant({ agent_id: 'other-bot' }), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      const b = await s.createGrant(grant({ agent_id: 'other-bot' }), {
+        type: 'grant.created',
+        actor: 'approver:alice',
+        record: {},
+      })
       expect((await s.liveGrants('billing-bot', 2_000)).map((g) => g.id)).toEqual([a.id])
       expect((await s.grantAgents(2_000)).sort()).toEqual(['billing-bot', 'other-bot'])
       expect(await s.liveGrants('billing-bot', 10_000)).toEqual([])
-      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 10_000 }, used('late'))).toBeUndefined()
+      expect(
+        await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 10_000 }, used('late')),
+      ).toBeUndefined()
       expect(await s.useGrant(a.id, { agent_id: 'other-bot', route: 'stripe', now: 2_000 }, used('x'))).toBeUndefined()
-      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'github', now: 2_000 }, used('y'))).toBeUndefined()
-      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used('ok'))).toMatchObject({ uses: 1 })
-      expect(await s.revokeGrant(a.id, 'bob', 3_000, { type: 'grant.revoked', actor: 'approver:bob', record: {} })).toBe(true)
-      expect(await s.revokeGrant(a.id, 'bob', 3_001, { type: 'grant.revoked', actor: 'approver:bob', record: {} })).toBe(false)
-      expect(await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 3_000 }, used('after'))).toBeUndefined()
+      expect(
+        await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'github', now: 2_000 }, used('y')),
+      ).toBeUndefined()
+      expect(
+        await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 2_000 }, used('ok')),
+      ).toMatchObject({ uses: 1 })
+      expect(
+        await s.revokeGrant(a.id, 'bob', 3_000, { type: 'grant.revoked', actor: 'approver:bob', record: {} }),
+      ).toBe(true)
+      expect(
+        await s.revokeGrant(a.id, 'bob', 3_001, { type: 'grant.revoked', actor: 'approver:bob', record: {} }),
+      ).toBe(false)
+      expect(
+        await s.useGrant(a.id, { agent_id: 'billing-bot', route: 'stripe', now: 3_000 }, used('after')),
+      ).toBeUndefined()
       expect(await s.getGrant(a.id)).toMatchObject({ uses: 1, revoked_at: 3_000, revoked_by: 'bob' })
       expect(await s.liveGrants('billing-bot', 3_000)).toEqual([])
       expect((await s.liveGrants('other-bot', 3_000)).map((g) => g.id)).toEqual([b.id])
@@ -332,8 +432,16 @@ export function runHoldStoreSuite(name: string, open: () => StoreSubject | Promi
 
     it("grants: listed in a reader's scope, newest first", async () => {
       const s = await store()
-      const pay = await s.createGrant(grant({ created_at: 1 }), { type: 'grant.created', actor: 'approver:alice', record: {} })
-      const ops = await s.createGrant(grant({ created_at: 2, groups: ['ops'] }), { type: 'grant.created', actor: 'approver:alice', record: {} })
+      const pay = await s.createGrant(grant({ created_at: 1 }), {
+        type: 'grant.created',
+        actor: 'approver:alice',
+        record: {},
+      })
+      const ops = await s.createGrant(grant({ created_at: 2, groups: ['ops'] }), {
+        type: 'grant.created',
+        actor: 'approver:alice',
+        record: {},
+      })
       expect((await s.grants()).map((g) => g.id)).toEqual([ops.id, pay.id])
       expect((await s.grants(['payments'])).map((g) => g.id)).toEqual([pay.id])
       expect(await s.grants(['nobody'])).toEqual([])

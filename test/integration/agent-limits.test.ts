@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { keys, policySource, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { echo, startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 // The policy sees input.agent.usage: this rule refuses the last token of the bucket for writes, to show it can act
@@ -40,7 +40,12 @@ beforeAll(async () => {
       policy: { dir: policyDir, watch: false },
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
       agents: [
-        { id: 'billing-bot', owner: 'alice@example.com', key_env: 'TEST_KEY_BILLING', limits: { rate_per_minute: 6, burst: 3 } },
+        {
+          id: 'billing-bot',
+          owner: 'alice@example.com',
+          key_env: 'TEST_KEY_BILLING',
+          limits: { rate_per_minute: 6, burst: 3 },
+        },
         { id: 'dev-bot', owner: 'bob@example.com', key_env: 'TEST_KEY_DEV', limits: { max_in_flight: 2 } },
       ],
       limits: { max_buffered_body_bytes: 100_000, max_body_bytes: 90_000 },
@@ -54,7 +59,10 @@ afterAll(async () => {
 })
 
 const call = (path: string, key: string, init: RequestInit = {}) =>
-  fetch(`${gw.url}/api${path}`, { ...init, headers: { 'airlock-agent-key': key, ...(init.headers as Record<string, string>) } })
+  fetch(`${gw.url}/api${path}`, {
+    ...init,
+    headers: { 'airlock-agent-key': key, ...(init.headers as Record<string, string>) },
+  })
 const reached = (fragment: string) => upstream.received.filter((r) => r.url.includes(fragment)).length
 const until = async (pred: () => boolean, ms = 5000) => {
   const end = Date.now() + ms
@@ -84,7 +92,10 @@ describe('request-rate limit (token bucket)', () => {
     expect(reached('/rate/over')).toBe(0)
     expect(reached('/rate/last')).toBe(0)
 
-    const usage = gw.decisions().filter((l) => l.url_path?.startsWith('/api/rate/') && l.input).map((l) => l.input.agent.usage)
+    const usage = gw
+      .decisions()
+      .filter((l) => l.url_path?.startsWith('/api/rate/') && l.input)
+      .map((l) => l.input.agent.usage)
     expect(usage.map((u) => u.rate.remaining)).toEqual([2, 1, 0])
     expect(usage[0]).toMatchObject({ in_flight: 1, max_in_flight: 128, rate: { per_minute: 6, burst: 3 } })
     // Another agent has its own limits.

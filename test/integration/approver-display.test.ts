@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifySignature } from '../../gateway/core/holds/webhooks.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+  testSecrets,
+} from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.display
@@ -67,7 +76,10 @@ beforeAll(async () => {
     { tickMs: 100 },
   )
   configPath = join(mkdtempSync(join(tmpdir(), 'airlock-display-')), 'airlock.json')
-  writeFileSync(configPath, JSON.stringify({ data_dir: mkdtempSync(join(tmpdir(), 'airlock-display-data-')), approver_groups: { ops: {} } }))
+  writeFileSync(
+    configPath,
+    JSON.stringify({ data_dir: mkdtempSync(join(tmpdir(), 'airlock-display-data-')), approver_groups: { ops: {} } }),
+  )
 })
 afterAll(async () => {
   await gw?.close()
@@ -121,8 +133,23 @@ describe('Slack messages escape mrkdwn', () => {
     const id = await hold()
     await until(() => slack.received.some((r) => r.body.toString().includes(id)))
     const raw = slack.received.find((r) => r.body.toString().includes(id))!.body.toString()
-    const message = JSON.parse(raw) as { text: string; blocks: { type: string; text?: { type: string; text: string }; fields?: { text: string }[]; elements?: { text: string }[] }[] }
-    const mrkdwn = [message.text, ...message.blocks.flatMap((b) => [...(b.text?.type === 'mrkdwn' ? [b.text.text] : []), ...(b.fields ?? []).map((f) => f.text), ...(b.elements ?? []).map((e) => e.text)])].join('\n')
+    const message = JSON.parse(raw) as {
+      text: string
+      blocks: {
+        type: string
+        text?: { type: string; text: string }
+        fields?: { text: string }[]
+        elements?: { text: string }[]
+      }[]
+    }
+    const mrkdwn = [
+      message.text,
+      ...message.blocks.flatMap((b) => [
+        ...(b.text?.type === 'mrkdwn' ? [b.text.text] : []),
+        ...(b.fields ?? []).map((f) => f.text),
+        ...(b.elements ?? []).map((e) => e.text),
+      ]),
+    ].join('\n')
     expect(mrkdwn).not.toContain('<!channel>')
     expect(mrkdwn).not.toContain('<https://evil.example')
     expect(mrkdwn).toContain('&lt;!channel&gt;')
@@ -141,13 +168,27 @@ describe('webhook event ids are signed and stable across retries', () => {
     const [first, retry] = forHold()
     for (const r of [first!, retry!]) {
       const body = r.body.toString()
-      expect(await verifySignature(testSecrets.WEBHOOK_SECRET!, body, r.headers['airlock-signature'] as string, Math.floor(Date.now() / 1000))).toBe(true)
+      expect(
+        await verifySignature(
+          testSecrets.WEBHOOK_SECRET!,
+          body,
+          r.headers['airlock-signature'] as string,
+          Math.floor(Date.now() / 1000),
+        ),
+      ).toBe(true)
       expect(r.headers['airlock-event-id']).toBe(JSON.parse(body).id)
     }
     expect(JSON.parse(retry!.body.toString()).id).toBe(JSON.parse(first!.body.toString()).id)
     // The Slack format carries the id inside its signed body too.
     const slackDelivery = slack.received.find((r) => r.body.toString().includes(id))!
     expect(slackDelivery.body.toString()).toContain(slackDelivery.headers['airlock-event-id'] as string)
-    expect(await verifySignature(testSecrets.WEBHOOK_SECRET!, slackDelivery.body.toString(), slackDelivery.headers['airlock-signature'] as string, Math.floor(Date.now() / 1000))).toBe(true)
+    expect(
+      await verifySignature(
+        testSecrets.WEBHOOK_SECRET!,
+        slackDelivery.body.toString(),
+        slackDelivery.headers['airlock-signature'] as string,
+        Math.floor(Date.now() / 1000),
+      ),
+    ).toBe(true)
   }, 20_000)
 })

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
+import { keys, policySource, startTestGateway, type TestGateway, testConfig, testSecrets } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.scopetest
@@ -66,7 +66,13 @@ beforeAll(async () => {
   upstream = await startUpstream()
   const policyDir = mkdtempSync(join(tmpdir(), 'airlock-scope-policy-'))
   await buildPolicy(policySource({ 'scopetest.rego': RULES }), policyDir)
-  const secrets: Record<string, string> = { ...testSecrets, SCOPE_CAROL: tokens.carol, SCOPE_DAVE: tokens.dave, SCOPE_ERIN: tokens.erin, SCOPE_FRANK: tokens.frank }
+  const secrets: Record<string, string> = {
+    ...testSecrets,
+    SCOPE_CAROL: tokens.carol,
+    SCOPE_DAVE: tokens.dave,
+    SCOPE_ERIN: tokens.erin,
+    SCOPE_FRANK: tokens.frank,
+  }
   const config = testConfig({
     policy: { dir: policyDir, watch: false },
     holds: { wait_s: 0 },
@@ -80,12 +86,18 @@ beforeAll(async () => {
     ],
   })
   gw = await startTestGateway(config, { secrets: (n) => secrets[n] })
-  for (const [name, path] of [['ops', '/ops'], ['ops2', '/ops'], ['pay', '/pay'], ['pay2', '/pay']] as const) {
+  for (const [name, path] of [
+    ['ops', '/ops'],
+    ['ops2', '/ops'],
+    ['pay', '/pay'],
+    ['pay2', '/pay'],
+  ] as const) {
     const res = await post(path, `scope-${name}`)
     expect(res.status).toBe(202)
     ids[name] = res.headers.get('airlock-hold-id')!
   }
-  for (const path of ['/ops-review', '/pay-review', '/any-review']) expect((await post(path, `scope${path}`)).status).toBe(200)
+  for (const path of ['/ops-review', '/pay-review', '/any-review'])
+    expect((await post(path, `scope${path}`)).status).toBe(200)
 })
 afterAll(async () => {
   await gw?.close()
@@ -103,7 +115,9 @@ describe('holds are scoped to the approver groups', () => {
     expect(holdIds(await json('/holds', 'erin'))).toEqual(Object.values(ids).sort())
     const frank = await json('/holds?state=pending', 'frank')
     expect(holdIds(frank)).toEqual(Object.values(ids).sort())
-    expect(Object.fromEntries(frank.holds.map((h: { id: string; may_decide: boolean }) => [h.id, h.may_decide]))).toEqual({
+    expect(
+      Object.fromEntries(frank.holds.map((h: { id: string; may_decide: boolean }) => [h.id, h.may_decide])),
+    ).toEqual({
       [ids.ops!]: true,
       [ids.ops2!]: true,
       [ids.pay!]: false,
@@ -134,16 +148,21 @@ describe('holds are scoped to the approver groups', () => {
     for (const verb of ['approve', 'deny']) {
       const res = await api(`/holds/${ids.pay2}/${verb}`, 'erin', { comment: 'auditing' })
       expect(res.status, verb).toBe(403)
-      expect((await res.json()).error).toMatchObject({ code: 'AIRLOCK_FORBIDDEN', message: expect.stringMatching(/auditor.*not in the group/) })
+      expect((await res.json()).error).toMatchObject({
+        code: 'AIRLOCK_FORBIDDEN',
+        message: expect.stringMatching(/auditor.*not in the group/),
+      })
     }
     expect((await api(`/holds/${ids.pay2}/approve`, 'frank', {})).status).toBe(403)
-    const viewed = (await json('/audit', 'erin')).records.filter((r: { type: string; hold_id: string }) => r.type === 'hold.viewed' && r.hold_id === ids.pay2)
+    const viewed = (await json('/audit', 'erin')).records.filter(
+      (r: { type: string; hold_id: string }) => r.type === 'hold.viewed' && r.hold_id === ids.pay2,
+    )
     expect(viewed).toEqual([]) // an auditor's read is not the start of "time to decide"
     expect((await json(`/holds/${ids.pay2}`, 'dave')).state).toBe('pending')
     expect(reached('scope-pay2')).toBe(0)
   })
 
-  it('an auditor in a group decides that group\'s holds like any approver', async () => {
+  it("an auditor in a group decides that group's holds like any approver", async () => {
     const res = await api(`/holds/${ids.ops2}/deny`, 'frank', { comment: 'not needed' })
     expect(res.status).toBe(200)
     expect((await res.json()).hold.state).toBe('denied')
@@ -151,10 +170,14 @@ describe('holds are scoped to the approver groups', () => {
 })
 
 describe('reviews are scoped to the groups their rule named', () => {
-  it('lists only the approver groups\' items (and those naming no group); an auditor lists all', async () => {
+  it("lists only the approver groups' items (and those naming no group); an auditor lists all", async () => {
     expect(rules(await json('/reviews', 'carol'))).toEqual(['s.anyone_review', 's.ops_review'])
     expect(rules(await json('/reviews', 'dave'))).toEqual(['s.anyone_review', 's.pay_review'])
-    expect(rules(await json('/reviews?state=pending', 'erin'))).toEqual(['s.anyone_review', 's.ops_review', 's.pay_review'])
+    expect(rules(await json('/reviews?state=pending', 'erin'))).toEqual([
+      's.anyone_review',
+      's.ops_review',
+      's.pay_review',
+    ])
     expect((await api('/reviews?state=bogus', 'erin')).status).toBe(400)
   })
 
@@ -170,13 +193,19 @@ describe('reviews are scoped to the groups their rule named', () => {
     const marked = await api(`/reviews/${any}`, 'carol', { verdict: 'ok' })
     expect(marked.status).toBe(200)
     expect((await marked.json()).review).toMatchObject({ state: 'ok', reviewer: 'carol' })
-    expect((await api(`/reviews/${ops}`, 'frank', { verdict: 'flag', comment: 'should have been held' })).status).toBe(200)
+    expect((await api(`/reviews/${ops}`, 'frank', { verdict: 'flag', comment: 'should have been held' })).status).toBe(
+      200,
+    )
   })
 })
 
 describe('the audit log and the report are scoped too', () => {
-  it('lists only records about the approver groups\' holds and items; an auditor reads the whole chain', async () => {
-    const everything = (await json('/audit', 'erin')).records as { seq: number; hold_id: string | null; record: { review_id?: string } }[]
+  it("lists only records about the approver groups' holds and items; an auditor reads the whole chain", async () => {
+    const everything = (await json('/audit', 'erin')).records as {
+      seq: number
+      hold_id: string | null
+      record: { review_id?: string }
+    }[]
     const verify = await json('/audit/verify', 'erin')
     expect(verify).toMatchObject({ ok: true, records: everything.length })
     const carol = (await json('/audit', 'carol')).records as typeof everything
@@ -199,6 +228,10 @@ describe('the audit log and the report are scoped too', () => {
     expect(carol.review.map((r: { rule: string }) => r.rule).sort()).toEqual(['s.anyone_review', 's.ops_review'])
     const erin = await json('/report', 'erin')
     expect(erin.rules.map((r: { rule: string }) => r.rule).sort()).toEqual(['s.ops', 's.pay'])
-    expect(erin.review.map((r: { rule: string }) => r.rule).sort()).toEqual(['s.anyone_review', 's.ops_review', 's.pay_review'])
+    expect(erin.review.map((r: { rule: string }) => r.rule).sort()).toEqual([
+      's.anyone_review',
+      's.ops_review',
+      's.pay_review',
+    ])
   })
 })

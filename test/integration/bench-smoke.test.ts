@@ -3,8 +3,8 @@
 // decision micro-benchmark and the soak run. Nothing is timed here.
 // Needs nginx and wrk (apt-get install nginx wrk): without them it fails and says so.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { findSmokescreen } from '../../bench/smokescreen.ts'
 import { runSmoke } from '../../bench/smoke.ts'
+import { findSmokescreen } from '../../bench/smokescreen.ts'
 
 // Configuration (g) is Stripe's Smokescreen, compiled once from tools/smokescreen into .cache/bin (like OPA): on a
 // fresh clone that build takes a minute or two, which is not the smoke run's time.

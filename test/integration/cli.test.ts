@@ -3,20 +3,30 @@ import { execFile, spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DatabaseSync } from 'node:sqlite'
 import { COMMANDS } from '../../gateway/node/cli-args.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+} from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const run = promisify(execFile)
 const airlock = async (args: string[], env: Record<string, string> = {}) => {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), ...args], { env: { ...process.env, ...env } })
+    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), ...args], {
+      env: { ...process.env, ...env },
+    })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }
@@ -43,7 +53,10 @@ beforeAll(async () => {
   dataDir = config.data_dir
   gw = await startTestGateway(config)
   configPath = join(mkdtempSync(join(tmpdir(), 'airlock-cli-')), 'airlock.json')
-  writeFileSync(configPath, JSON.stringify({ data_dir: dataDir, policy: { dir: policyDir }, approver_groups: { ops: {} } }))
+  writeFileSync(
+    configPath,
+    JSON.stringify({ data_dir: dataDir, policy: { dir: policyDir }, approver_groups: { ops: {} } }),
+  )
 })
 afterAll(async () => {
   await gw?.close()
@@ -53,7 +66,10 @@ afterAll(async () => {
 describe('airlock config check', () => {
   it('names the file, line, field and problem of every error', async () => {
     const bad = join(mkdtempSync(join(tmpdir(), 'airlock-bad-')), 'airlock.yaml')
-    writeFileSync(bad, 'server:\n  port: 99999\nroutes:\n  - name: stripe\n    prefix: stripe\n    upstream: ftp://x\n    bogus: 1\n')
+    writeFileSync(
+      bad,
+      'server:\n  port: 99999\nroutes:\n  - name: stripe\n    prefix: stripe\n    upstream: ftp://x\n    bogus: 1\n',
+    )
     const r = await airlock(['config', 'check', '--config', bad])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`${bad}:2:9: server.port:`)
@@ -76,12 +92,30 @@ describe('airlock policy', () => {
     const r = await airlock(['policy', 'eval', '--input', input, '--config', configPath])
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
-    expect(out.decision).toMatchObject({ action: 'hold', rule: 't.hold', approvers: ['ops'], summary: 'Hold one', timeout_s: 900 })
+    expect(out.decision).toMatchObject({
+      action: 'hold',
+      rule: 't.hold',
+      approvers: ['ops'],
+      summary: 'Hold one',
+      timeout_s: 900,
+    })
   })
 
   it('build fails on a built-in Airlock cannot execute, naming it and the file:line', async () => {
-    const src = policySource({ 'bad.rego': 'package airlock.rules.bad\n\nallow contains {"rule": "x", "reason": "y"} if {\n  http.send({"method": "GET", "url": "http://x"})\n}\n' })
-    const r = await airlock(['policy', 'build', '--source', src, '--out', mkdtempSync(join(tmpdir(), 'airlock-out-')), '--config', configPath])
+    const src = policySource({
+      'bad.rego':
+        'package airlock.rules.bad\n\nallow contains {"rule": "x", "reason": "y"} if {\n  http.send({"method": "GET", "url": "http://x"})\n}\n',
+    })
+    const r = await airlock([
+      'policy',
+      'build',
+      '--source',
+      src,
+      '--out',
+      mkdtempSync(join(tmpdir(), 'airlock-out-')),
+      '--config',
+      configPath,
+    ])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/bad\.rego:4/)
     expect(r.stderr).toMatch(/http\.send/)
@@ -90,7 +124,11 @@ describe('airlock policy', () => {
 
 describe('airlock holds (approver API)', () => {
   it('lists, shows and approves a hold; refuses without a token', async () => {
-    const res = await fetch(`${gw.url}/api/hold`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: '{"cli":1}' })
+    const res = await fetch(`${gw.url}/api/hold`, {
+      method: 'POST',
+      headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' },
+      body: '{"cli":1}',
+    })
     const id = res.headers.get('airlock-hold-id')!
     const env = { AIRLOCK_APPROVER_TOKEN: approverTokens.bob }
     const list = await airlock(['holds', 'list', '--url', gw.url, '--config', configPath], env)
@@ -99,7 +137,10 @@ describe('airlock holds (approver API)', () => {
     expect(list.stdout).toMatch(/pending\s+high\s+billing-bot\s+ops\s+Hold one/)
     const show = await airlock(['holds', 'show', id, '--url', gw.url, '--config', configPath], env)
     expect(JSON.parse(show.stdout).hold.request.body_preview).toContain('"cli": 1')
-    const approve = await airlock(['holds', 'approve', id, '--yes', '--comment', 'looks right', '--url', gw.url, '--config', configPath], env)
+    const approve = await airlock(
+      ['holds', 'approve', id, '--yes', '--comment', 'looks right', '--url', gw.url, '--config', configPath],
+      env,
+    )
     expect(approve.code).toBe(0)
     expect(approve.stdout).toMatch(/Hold one\n {2}why: test hold/)
     expect(approve.stdout).toMatch(/approved: hold .* is now approved/)
@@ -132,7 +173,9 @@ describe('airlock report and audit verify (offline, on the data folder)', () => 
 
 describe('airlock command line', () => {
   it('every sub-command has its own --help, and prints it with exit 0', async () => {
-    const results = await Promise.all(COMMANDS.map(async (c) => [c.path, await airlock([...c.path.split(' '), '--help'])] as const))
+    const results = await Promise.all(
+      COMMANDS.map(async (c) => [c.path, await airlock([...c.path.split(' '), '--help'])] as const),
+    )
     for (const [path, r] of results) {
       expect(r.code, path).toBe(0)
       expect(r.stdout, path).toMatch(new RegExp(`^usage: airlock ${path}\\b`))
@@ -143,10 +186,17 @@ describe('airlock command line', () => {
   })
 
   it('an unknown flag is an error: a mistyped --coment records nothing', async () => {
-    const res = await fetch(`${gw.url}/api/hold`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: '{"typo":1}' })
+    const res = await fetch(`${gw.url}/api/hold`, {
+      method: 'POST',
+      headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' },
+      body: '{"typo":1}',
+    })
     const id = res.headers.get('airlock-hold-id')!
     const env = { AIRLOCK_APPROVER_TOKEN: approverTokens.bob }
-    const r = await airlock(['holds', 'approve', id, '--yes', '--coment', 'looks right', '--url', gw.url, '--config', configPath], env)
+    const r = await airlock(
+      ['holds', 'approve', id, '--yes', '--coment', 'looks right', '--url', gw.url, '--config', configPath],
+      env,
+    )
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('[AIRLOCK_USAGE] unknown flag --coment for "airlock holds approve"')
     expect(r.stderr).toContain('--comment')
@@ -175,7 +225,11 @@ describe('airlock command line', () => {
 describe('airlock holds approve: a person confirms', () => {
   const env = { AIRLOCK_APPROVER_TOKEN: approverTokens.bob }
   const hold = async (marker: string) => {
-    const res = await fetch(`${gw.url}/api/hold`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: JSON.stringify({ marker }) })
+    const res = await fetch(`${gw.url}/api/hold`, {
+      method: 'POST',
+      headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' },
+      body: JSON.stringify({ marker }),
+    })
     return res.headers.get('airlock-hold-id')!
   }
 
@@ -184,13 +238,18 @@ describe('airlock holds approve: a person confirms', () => {
     const refused = await airlock(['holds', 'approve', id, '--url', gw.url, '--config', configPath], env)
     expect(refused.code).toBe(2)
     expect(refused.stdout).toMatch(/Hold one\n {2}why: test hold/) // it showed the hold first
-    expect(refused.stderr).toContain(`nothing was approved: there is no terminal to confirm on. Review the hold with \`airlock holds show ${id}\`, then run \`airlock holds approve ${id} --yes\``)
+    expect(refused.stderr).toContain(
+      `nothing was approved: there is no terminal to confirm on. Review the hold with \`airlock holds show ${id}\`, then run \`airlock holds approve ${id} --yes\``,
+    )
     expect((await gw.holds.store.get(id))!.state).toBe('pending')
 
     const show = await airlock(['holds', 'show', id, '--url', gw.url, '--config', configPath], env)
     expect(show.code).toBe(0)
     await new Promise((r) => setTimeout(r, 300))
-    const yes = await airlock(['holds', 'approve', id, '--yes', '--comment', 'read it', '--url', gw.url, '--config', configPath], env)
+    const yes = await airlock(
+      ['holds', 'approve', id, '--yes', '--comment', 'read it', '--url', gw.url, '--config', configPath],
+      env,
+    )
     expect(yes.code).toBe(0)
     expect(yes.stdout).toMatch(/approved: hold \S+ is now approved \(\d+\.\d s after your first view/)
     const approval = (await gw.holds.store.get(id))!.approvals[0]!
@@ -199,14 +258,36 @@ describe('airlock holds approve: a person confirms', () => {
 
   it('--grant-minutes and --grant-uses add a grant to the approval: the next request in bounds is allowed, once', async () => {
     const send = (customer: string) =>
-      fetch(`${gw.url}/api/granted`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' }, body: JSON.stringify({ customer, n: Math.random() }) })
+      fetch(`${gw.url}/api/granted`, {
+        method: 'POST',
+        headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json' },
+        body: JSON.stringify({ customer, n: Math.random() }),
+      })
     const id = (await send('cus_cli')).headers.get('airlock-hold-id')!
     await airlock(['holds', 'show', id, '--url', gw.url, '--config', configPath], env)
-    const bad = await airlock(['holds', 'approve', id, '--yes', '--grant-minutes', '5', '--url', gw.url, '--config', configPath], env)
+    const bad = await airlock(
+      ['holds', 'approve', id, '--yes', '--grant-minutes', '5', '--url', gw.url, '--config', configPath],
+      env,
+    )
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('--grant-uses needs a whole number >= 1')
     const yes = await airlock(
-      ['holds', 'approve', id, '--yes', '--grant-minutes', '5', '--grant-uses', '1', '--grant-same', 'customer', '--url', gw.url, '--config', configPath],
+      [
+        'holds',
+        'approve',
+        id,
+        '--yes',
+        '--grant-minutes',
+        '5',
+        '--grant-uses',
+        '1',
+        '--grant-same',
+        'customer',
+        '--url',
+        gw.url,
+        '--config',
+        configPath,
+      ],
       env,
     )
     expect(yes.code).toBe(0)
@@ -223,7 +304,10 @@ describe('airlock holds approve: a person confirms', () => {
     const onTerminal = (id: string, answer: string) =>
       new Promise<{ code: number | null; output: string }>((resolve) => {
         const cmd = `"${process.execPath}" "${bin}" holds approve ${id} --url ${gw.url} --config "${configPath}"`
-        const child = spawn('script', ['-qefc', cmd, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+        const child = spawn('script', ['-qefc', cmd, '/dev/null'], {
+          env: { ...process.env, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
         let output = ''
         let answered = false
         child.stdout.on('data', (d) => {
@@ -254,14 +338,17 @@ describe('airlock policy test: failures first, concisely', () => {
   it('lists each failure with the expression that failed, and the trace only with --verbose', async () => {
     const src = policySource({
       'x.rego': 'package x\n\nlimit := 3\n',
-      'x_test.rego': 'package x_test\n\nimport data.x\n\ntest_passes if x.limit == 3\n\ntest_fails if {\n  n := x.limit + 1\n  n == 5\n}\n',
+      'x_test.rego':
+        'package x_test\n\nimport data.x\n\ntest_passes if x.limit == 3\n\ntest_fails if {\n  n := x.limit + 1\n  n == 5\n}\n',
     })
     const r = await airlock(['policy', 'test', '--source', src, '--config', configPath])
     expect(r.code).toBe(1)
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^FAIL data\.x_test\.test_fails {2}\(.*x_test\.rego:7\)$/)
     expect(lines[1]).toMatch(/^ {2}failed: n == 5 {2}\(.*x_test\.rego:9\)$/)
-    expect(lines.at(-1)).toBe('1/2 passed, 1 failed (every test, and the trace of each failure: airlock policy test --verbose)')
+    expect(lines.at(-1)).toBe(
+      '1/2 passed, 1 failed (every test, and the trace of each failure: airlock policy test --verbose)',
+    )
     expect(r.stdout).not.toMatch(/Enter|test_passes/) // no trace, no passing tests
     const verbose = await airlock(['policy', 'test', '--verbose', '--source', src, '--config', configPath])
     expect(verbose.code).toBe(1)
@@ -272,12 +359,16 @@ describe('airlock policy test: failures first, concisely', () => {
 
 describe('the policy and the config agree on approver groups', () => {
   it('policy eval and config check report a hold naming an approver group that is not configured', async () => {
-    const rules = 'package airlock.rules.groups\n\nhold contains {"rule": "g.hold", "reason": "r", "approvers": ["nobody-configured"]} if {\n  input.request.path == "/g"\n}\n'
+    const rules =
+      'package airlock.rules.groups\n\nhold contains {"rule": "g.hold", "reason": "r", "approvers": ["nobody-configured"]} if {\n  input.request.path == "/g"\n}\n'
     const src = policySource({ 'groups.rego': rules })
     const dir = mkdtempSync(join(tmpdir(), 'airlock-groups-'))
     const out = join(dir, 'policy')
     const config = join(dir, 'airlock.json')
-    writeFileSync(config, JSON.stringify({ data_dir: join(dir, 'data'), policy: { source: src, dir: out }, approver_groups: { ops: {} } }))
+    writeFileSync(
+      config,
+      JSON.stringify({ data_dir: join(dir, 'data'), policy: { source: src, dir: out }, approver_groups: { ops: {} } }),
+    )
     expect((await airlock(['policy', 'build', '--config', config])).code).toBe(0) // the build cannot know the config
 
     const input = join(dir, 'req.json')
@@ -285,13 +376,24 @@ describe('the policy and the config agree on approver groups', () => {
     const evaluated = await airlock(['policy', 'eval', '--input', input, '--config', config])
     expect(evaluated.code).toBe(1)
     expect(JSON.parse(evaluated.stdout).decision).toMatchObject({ action: 'hold', approvers: ['nobody-configured'] })
-    expect(evaluated.stderr).toContain('[AIRLOCK_CONFIG_MISMATCH] this hold names approver group "nobody-configured", which the config does not define (approver_groups: ops)')
+    expect(evaluated.stderr).toContain(
+      '[AIRLOCK_CONFIG_MISMATCH] this hold names approver group "nobody-configured", which the config does not define (approver_groups: ops)',
+    )
 
     const checked = await airlock(['config', 'check', '--config', config])
     expect(checked.code).toBe(1)
-    expect(checked.stderr).toMatch(/\[AIRLOCK_CONFIG_MISMATCH\] the policy and the config disagree:\n {2}- .*groups\.rego:3: a hold names approver group "nobody-configured"/)
+    expect(checked.stderr).toMatch(
+      /\[AIRLOCK_CONFIG_MISMATCH\] the policy and the config disagree:\n {2}- .*groups\.rego:3: a hold names approver group "nobody-configured"/,
+    )
 
-    writeFileSync(config, JSON.stringify({ data_dir: join(dir, 'data'), policy: { source: src, dir: out }, approver_groups: { 'nobody-configured': {} } }))
+    writeFileSync(
+      config,
+      JSON.stringify({
+        data_dir: join(dir, 'data'),
+        policy: { source: src, dir: out },
+        approver_groups: { 'nobody-configured': {} },
+      }),
+    )
     const fixed = await airlock(['config', 'check', '--config', config])
     expect(fixed.code).toBe(0)
     expect(fixed.stdout).toMatch(/every approver group its holds name is configured/)

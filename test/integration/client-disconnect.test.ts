@@ -2,7 +2,7 @@
 // (Readable.toWeb threw ERR_INVALID_STATE as an uncaught exception when wrk closed its connections mid-response).
 import { request } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { keys, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { keys, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 let upstream: TestUpstream
@@ -28,7 +28,9 @@ beforeAll(async () => {
     }
     res.end()
   })
-  gw = await startTestGateway(testConfig({ routes: [{ name: 'httpbin', prefix: '/httpbin', upstream: upstream.url, allow_private: true }] }))
+  gw = await startTestGateway(
+    testConfig({ routes: [{ name: 'httpbin', prefix: '/httpbin', upstream: upstream.url, allow_private: true }] }),
+  )
 })
 afterAll(async () => {
   process.off('uncaughtException', onUncaught)

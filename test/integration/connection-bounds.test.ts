@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { policySource, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { policySource, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.bounds
@@ -46,7 +46,13 @@ function untilClosed(s: Socket): Promise<{ data: string; ms: number }> {
 describe('slow clients are cut off', () => {
   let gw: TestGateway
   beforeAll(async () => {
-    gw = await startTestGateway(testConfig({ policy: { dir: policyDir, watch: false }, routes: routes(), limits: { header_timeout_ms: 400, body_timeout_ms: 800 } }))
+    gw = await startTestGateway(
+      testConfig({
+        policy: { dir: policyDir, watch: false },
+        routes: routes(),
+        limits: { header_timeout_ms: 400, body_timeout_ms: 800 },
+      }),
+    )
   })
   afterAll(async () => {
     await gw?.close()
@@ -63,7 +69,9 @@ describe('slow clients are cut off', () => {
 
   it('a client that stalls in its body gets 408 and is disconnected after body_timeout_ms; nothing reaches the upstream', async () => {
     const s = await open(gw.port)
-    s.write('POST /api/slow-body HTTP/1.1\r\nHost: airlock\r\nAirlock-Agent-Key: test-billing-key\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":')
+    s.write(
+      'POST /api/slow-body HTTP/1.1\r\nHost: airlock\r\nAirlock-Agent-Key: test-billing-key\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    )
     const { data, ms } = await untilClosed(s)
     expect(data).toMatch(/^HTTP\/1\.1 408/)
     expect(ms).toBeGreaterThanOrEqual(600)
@@ -71,7 +79,10 @@ describe('slow clients are cut off', () => {
     expect(upstream.received.filter((r) => r.url.includes('slow-body'))).toHaveLength(0)
     // Logged as the agent's failure, not as an internal error of the gateway.
     await new Promise((r) => setTimeout(r, 100))
-    expect(gw.decisions().find((l) => l.url_path === '/api/slow-body')).toMatchObject({ error_code: 'AIRLOCK_BODY_INCOMPLETE', status: 408 })
+    expect(gw.decisions().find((l) => l.url_path === '/api/slow-body')).toMatchObject({
+      error_code: 'AIRLOCK_BODY_INCOMPLETE',
+      status: 408,
+    })
     expect(gw.logs.filter((l) => l.msg === 'internal error')).toEqual([])
   })
 
@@ -96,7 +107,9 @@ describe('slow clients are cut off', () => {
 
 describe('concurrent connections are capped', () => {
   it('past max_connections a new connection is closed at once; a freed slot is usable again', async () => {
-    const gw = await startTestGateway(testConfig({ policy: { dir: policyDir, watch: false }, routes: routes(), limits: { max_connections: 3 } }))
+    const gw = await startTestGateway(
+      testConfig({ policy: { dir: policyDir, watch: false }, routes: routes(), limits: { max_connections: 3 } }),
+    )
     const held: Socket[] = []
     try {
       for (let i = 0; i < 3; i++) held.push(await open(gw.port))

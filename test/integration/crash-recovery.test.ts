@@ -1,7 +1,7 @@
 // Holds survive `kill -9`: a real gateway process is killed with a pending hold and a hold mid-execution, then
 // restarted on the same data folder. Nothing is lost, nothing is sent twice, and the interrupted call is left for a
 // person to resolve ("outcome unknown"), never silently re-sent.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -115,9 +115,20 @@ it('keeps pending holds across kill -9 and never re-sends one that was mid-execu
   expect(p.hold.request.body_preview).toContain('crash-pending')
   expect((await api(second.url, `/holds/${pending}/approve`, {})).status).toBe(200)
   await until(() => seen('crash-pending') === 1)
-  await until(async () => (await fetch(`${second.url}/_airlock/holds/${pending}`, { headers: { 'airlock-agent-key': keys.billing } })).status === 201)
+  await until(
+    async () =>
+      (await fetch(`${second.url}/_airlock/holds/${pending}`, { headers: { 'airlock-agent-key': keys.billing } }))
+        .status === 201,
+  )
 
-  expect((await api(second.url, `/holds/${executing}/resolve`, { outcome: 'failed', comment: 'checked upstream: not applied' })).status).toBe(200)
+  expect(
+    (
+      await api(second.url, `/holds/${executing}/resolve`, {
+        outcome: 'failed',
+        comment: 'checked upstream: not applied',
+      })
+    ).status,
+  ).toBe(200)
   await new Promise((r) => setTimeout(r, 300))
   expect(seen('crash-exec')).toBe(1)
   expect(seen('crash-pending')).toBe(1)

@@ -3,20 +3,31 @@
 // SQLite and the log. Now the Node server refuses to start naming the env var, a route refuses to send it (Workers
 // read secrets per request, so a bad one can appear after start), and no thrown message Airlock did not write
 // reaches anything outside the gateway.
-import { readFileSync, readdirSync } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Config } from '../../gateway/core/config/schema.ts'
 import { publicErrorText } from '../../gateway/core/credentials.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  testApprovers,
+  testConfig,
+  testSecrets,
+} from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const SECRET = 'sk_live_TOPSECRET_4242'
-const BAD_VALUES = { 'a CR LF': `${SECRET}\r\nx-evil: 1`, 'a NUL': `${SECRET}\0`, 'a non-Latin-1 character': `${SECRET}€` }
+const BAD_VALUES = {
+  'a CR LF': `${SECRET}\r\nx-evil: 1`,
+  'a NUL': `${SECRET}\0`,
+  'a non-Latin-1 character': `${SECRET}€`,
+}
 
 let upstream: TestUpstream
 let receiver: TestUpstream
@@ -39,27 +50,43 @@ function config(): Config {
   return testConfig({
     policy: { dir: policyDir, watch: false },
     holds: { wait_s: 0.1 },
-    routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, credential: { env: 'UPSTREAM_TOKEN' } }],
-    approver_groups: { payments: {}, ops: { webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'WEBHOOK_SECRET', allow_private: true }] } },
+    routes: [
+      {
+        name: 'api',
+        prefix: '/api',
+        upstream: upstream.url,
+        allow_private: true,
+        credential: { env: 'UPSTREAM_TOKEN' },
+      },
+    ],
+    approver_groups: {
+      payments: {},
+      ops: { webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'WEBHOOK_SECRET', allow_private: true }] },
+    },
     approvers: testApprovers,
   })
 }
 
 describe('a credential that is not a valid header value is refused at start', () => {
-  it.each(Object.entries(BAD_VALUES))('%s: the start fails naming the env var, never the value', async (_what, value) => {
-    const err = await startTestGateway(config(), { secrets: (n) => (n === 'UPSTREAM_TOKEN' ? value : testSecrets[n]) }).then(
-      (gw) => gw.close().then(() => null),
-      (e: Error) => e,
-    )
-    expect(err).toBeInstanceOf(Error)
-    expect(err!.message).toContain('UPSTREAM_TOKEN')
-    expect(err!.message).toContain('route "api"')
-    expect(err!.message).not.toContain(SECRET)
-  })
+  it.each(Object.entries(BAD_VALUES))(
+    '%s: the start fails naming the env var, never the value',
+    async (_what, value) => {
+      const err = await startTestGateway(config(), {
+        secrets: (n) => (n === 'UPSTREAM_TOKEN' ? value : testSecrets[n]),
+      }).then(
+        (gw) => gw.close().then(() => null),
+        (e: Error) => e,
+      )
+      expect(err).toBeInstanceOf(Error)
+      expect(err!.message).toContain('UPSTREAM_TOKEN')
+      expect(err!.message).toContain('route "api"')
+      expect(err!.message).not.toContain(SECRET)
+    },
+  )
 })
 
 describe('a credential that turns bad after start never leaks through a hold', () => {
-  it('fails the approved hold with Airlock\'s own message: agent, webhook, approver API, SQLite and log hold no secret', async () => {
+  it("fails the approved hold with Airlock's own message: agent, webhook, approver API, SQLite and log hold no secret", async () => {
     const env: Record<string, string | undefined> = { ...testSecrets, UPSTREAM_TOKEN: SECRET }
     const cfg = config()
     const gw = await startTestGateway(cfg, { secrets: (n) => env[n], tickMs: 100 })
@@ -90,7 +117,9 @@ describe('a credential that turns bad after start never leaks through a hold', (
       }
       expect(final.state).toBe('failed')
 
-      const agentView = await fetch(`${gw.url}/_airlock/holds/${id}`, { headers: { 'airlock-agent-key': keys.billing } })
+      const agentView = await fetch(`${gw.url}/_airlock/holds/${id}`, {
+        headers: { 'airlock-agent-key': keys.billing },
+      })
       const agentText = await agentView.text()
       expect(agentText).toContain('AIRLOCK_HOLD_FAILED')
       expect(agentText).toContain('is misconfigured on the gateway (UPSTREAM_TOKEN is not a valid header value)')
@@ -102,7 +131,12 @@ describe('a credential that turns bad after start never leaks through a hold', (
 
       await new Promise<void>((resolve, reject) => {
         const end = Date.now() + 5000
-        const check = () => (receiver.received.some((r) => r.body.toString().includes('hold.executed')) ? resolve() : Date.now() > end ? reject(new Error('no hold.executed webhook')) : setTimeout(check, 25))
+        const check = () =>
+          receiver.received.some((r) => r.body.toString().includes('hold.executed'))
+            ? resolve()
+            : Date.now() > end
+              ? reject(new Error('no hold.executed webhook'))
+              : setTimeout(check, 25)
         check()
       })
       const outside = [
@@ -132,6 +166,8 @@ describe('thrown messages Airlock did not write stay inside', () => {
     expect(String((thrown as Error).message)).toContain(SECRET) // what the platform does
     expect(publicErrorText(thrown)).not.toContain(SECRET)
     expect(publicErrorText(thrown)).toMatch(/^unexpected TypeError/)
-    expect(publicErrorText(Object.assign(new Error(`connect ${SECRET}`), { code: 'ECONNREFUSED' }))).toBe("unexpected Error (ECONNREFUSED); details are in the gateway's log")
+    expect(publicErrorText(Object.assign(new Error(`connect ${SECRET}`), { code: 'ECONNREFUSED' }))).toBe(
+      "unexpected Error (ECONNREFUSED); details are in the gateway's log",
+    )
   })
 })

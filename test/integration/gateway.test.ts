@@ -2,8 +2,8 @@
 // gateway on loopback, and real upstream servers that count what reaches them.
 import { request as httpRequest } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { keys, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
-import { keys, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
 
 let upstream: TestUpstream
 let gw: TestGateway
@@ -14,7 +14,14 @@ beforeAll(async () => {
     testConfig({
       limits: { max_body_bytes: 1024 },
       routes: [
-        { name: 'httpbin', prefix: '/httpbin', upstream: upstream.url, allow_private: true, credential: { env: 'UPSTREAM_TOKEN' }, agent_key: ['header', 'bearer', 'x-api-key', 'basic'] },
+        {
+          name: 'httpbin',
+          prefix: '/httpbin',
+          upstream: upstream.url,
+          allow_private: true,
+          credential: { env: 'UPSTREAM_TOKEN' },
+          agent_key: ['header', 'bearer', 'x-api-key', 'basic'],
+        },
       ],
     }),
   )
@@ -38,7 +45,10 @@ const call = (path: string, init: RequestInit & { key?: string | null } = {}) =>
 const lastDecision = () => gw.decisions().at(-1)!
 
 /** A separate gateway whose only route (named httpbin, so the demo rules allow GETs) has the given settings. */
-async function withRoute(route: { upstream: string; allow_private?: boolean; timeout_ms?: number }, fn: (url: string) => Promise<void>) {
+async function withRoute(
+  route: { upstream: string; allow_private?: boolean; timeout_ms?: number },
+  fn: (url: string) => Promise<void>,
+) {
   const other = await startTestGateway(testConfig({ routes: [{ name: 'httpbin', prefix: '/httpbin', ...route }] }))
   try {
     await fn(other.url)
@@ -57,7 +67,18 @@ describe('allow', () => {
     expect(res.headers.get('airlock-decision-id')).toMatch(/^[0-9a-f-]{36}$/)
     expect(upstream.received.length).toBe(before + 1)
     const line = lastDecision()
-    expect(line).toMatchObject({ action: 'allow', rule: 'demo.read', route: 'httpbin', agent: 'billing-bot', method: 'GET', host: '127.0.0.1', url_path: '/httpbin/get', status: 200, upstream_status: 200, path: 'airlock/decision' })
+    expect(line).toMatchObject({
+      action: 'allow',
+      rule: 'demo.read',
+      route: 'httpbin',
+      agent: 'billing-bot',
+      method: 'GET',
+      host: '127.0.0.1',
+      url_path: '/httpbin/get',
+      status: 200,
+      upstream_status: 200,
+      path: 'airlock/decision',
+    })
     expect(line.metrics.timer_rego_query_eval_ns).toBeGreaterThan(0)
     expect(line.decision_id).toBe(res.headers.get('airlock-decision-id'))
   })
@@ -87,7 +108,12 @@ describe('allow', () => {
     // fetch refuses to send Connection itself, so this one goes through node:http.
     await new Promise<void>((resolve, reject) => {
       const req = httpRequest(`${gw.url}/httpbin/get`, {
-        headers: { connection: 'keep-alive, x-private-hop', 'x-private-hop': '1', 'x-kept': 'yes', 'airlock-agent-key': keys.billing },
+        headers: {
+          connection: 'keep-alive, x-private-hop',
+          'x-private-hop': '1',
+          'x-kept': 'yes',
+          'airlock-agent-key': keys.billing,
+        },
       })
       req.on('response', (res) => res.resume().on('end', resolve))
       req.on('error', reject)
@@ -102,10 +128,18 @@ describe('allow', () => {
 describe('deny', () => {
   it('refuses a request no rule allows, with a reason, and the upstream sees nothing', async () => {
     const before = upstream.received.length
-    const res = await call('/httpbin/post-something', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+    const res = await call('/httpbin/post-something', {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(403)
     const body = await res.json()
-    expect(body.error).toMatchObject({ code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny', message: 'no rule allows this request' })
+    expect(body.error).toMatchObject({
+      code: 'AIRLOCK_DENIED',
+      rule: 'airlock.default_deny',
+      message: 'no rule allows this request',
+    })
     expect(body.error.decision_id).toBe(res.headers.get('airlock-decision-id'))
     expect(upstream.received.length).toBe(before)
     expect(lastDecision()).toMatchObject({ action: 'deny', status: 403 })
@@ -115,7 +149,11 @@ describe('deny', () => {
 describe('review', () => {
   it('forwards at once and logs the review decision', async () => {
     const before = upstream.received.length
-    const res = await call('/httpbin/anything/review', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })
+    const res = await call('/httpbin/anything/review', {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(200)
     expect(upstream.received.length).toBe(before + 1)
     expect(upstream.received.at(-1)!.body.toString()).toBe('{"a":1}')
@@ -145,7 +183,11 @@ describe('refusals', () => {
 
   it('413 before forwarding a body over the limit, declared or streamed', async () => {
     const before = upstream.received.length
-    const res = await call('/httpbin/anything/review', { method: 'POST', body: 'x'.repeat(2048), headers: { 'content-type': 'text/plain' } })
+    const res = await call('/httpbin/anything/review', {
+      method: 'POST',
+      body: 'x'.repeat(2048),
+      headers: { 'content-type': 'text/plain' },
+    })
     expect(res.status).toBe(413)
     expect((await res.json()).error).toMatchObject({ code: 'AIRLOCK_BODY_TOO_LARGE', limit_bytes: 1024 })
     const stream = new ReadableStream({
@@ -154,13 +196,21 @@ describe('refusals', () => {
         c.close()
       },
     })
-    const streamed = await call('/httpbin/anything/review', { method: 'POST', body: stream, duplex: 'half' } as RequestInit)
+    const streamed = await call('/httpbin/anything/review', {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit)
     expect(streamed.status).toBe(413)
     expect(upstream.received.length).toBe(before)
   })
 
   it('400 for a body that claims JSON but is not', async () => {
-    const res = await call('/httpbin/anything/review', { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } })
+    const res = await call('/httpbin/anything/review', {
+      method: 'POST',
+      body: '{not json',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(400)
     expect((await res.json()).error.code).toBe('AIRLOCK_BODY_MALFORMED')
   })

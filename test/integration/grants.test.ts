@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+} from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.granttest
@@ -68,7 +76,11 @@ const api = (path: string, who: keyof typeof approverTokens, body?: object, meth
 const reached = (marker: string) => upstream.received.filter((r) => r.body.toString().includes(marker)).length
 
 /** A hold for the agent, approved by bob (not the agent's owner) with the given grant; the grant as the API returned it. */
-async function granted(grant: object, path = '/refund', body: Record<string, unknown> = { customer: 'cus_1', amount: 50 }) {
+async function granted(
+  grant: object,
+  path = '/refund',
+  body: Record<string, unknown> = { customer: 'cus_1', amount: 50 },
+) {
   const held = await post(path, body)
   expect(held.status).toBe(202)
   const holdId = held.headers.get('airlock-hold-id') ?? (await held.json()).hold_id
@@ -85,14 +97,28 @@ async function revokeAll() {
 
 describe('grants (Node, node:sqlite, compiled Rego)', () => {
   it('20 concurrent requests against max_uses 5: exactly 5 reach the upstream, the rest are held; each use logged and audited', async () => {
-    const { json, holdId } = await granted({ minutes: 10, max_uses: 5, bounds: { same: ['customer'], max: ['amount'] } })
-    expect(json.grant).toMatchObject({ state: 'live', uses: 0, max_uses: 5, hold_id: holdId, created_by: 'bob', rule: 'g.refund', agent: 'billing-bot' })
+    const { json, holdId } = await granted({
+      minutes: 10,
+      max_uses: 5,
+      bounds: { same: ['customer'], max: ['amount'] },
+    })
+    expect(json.grant).toMatchObject({
+      state: 'live',
+      uses: 0,
+      max_uses: 5,
+      hold_id: holdId,
+      created_by: 'bob',
+      rule: 'g.refund',
+      agent: 'billing-bot',
+    })
     expect(json.grant.bounds).toEqual([
       { in: 'body', field: 'customer', op: 'equals', value: 'cus_1' },
       { in: 'body', field: 'amount', op: 'max', value: 50 },
     ])
     const grantId = json.grant.id as string
-    const responses = await Promise.all(Array.from({ length: 20 }, () => post('/refund', { customer: 'cus_1', amount: 40, marker: 'burst-1' })))
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => post('/refund', { customer: 'cus_1', amount: 40, marker: 'burst-1' })),
+    )
     const statuses = responses.map((r) => r.status)
     expect(statuses.filter((s) => s === 200)).toHaveLength(5)
     expect(statuses.filter((s) => s === 202)).toHaveLength(15)
@@ -113,7 +139,11 @@ describe('grants (Node, node:sqlite, compiled Rego)', () => {
     expect(audit.filter((r) => r.type === 'grant.used' && r.record.grant_id === grantId)).toHaveLength(5)
     expect(audit.filter((r) => r.type === 'grant.created' && r.record.max_uses === 5).length).toBeGreaterThanOrEqual(1)
     expect((await (await api('/audit/verify', 'carol')).json()).ok).toBe(true)
-    const listed = (await (await api('/grants', 'carol')).json()).grants as { id: string; state: string; uses: number }[]
+    const listed = (await (await api('/grants', 'carol')).json()).grants as {
+      id: string
+      state: string
+      uses: number
+    }[]
     expect(listed.find((g) => g.id === grantId)).toMatchObject({ state: 'used_up', uses: 5 })
   })
 
@@ -134,8 +164,14 @@ describe('grants (Node, node:sqlite, compiled Rego)', () => {
     expect((await post('/refund', { customer: 'cus_r', amount: 1, marker: 'rv-2' })).status).toBe(202)
     expect(reached('rv-2')).toBe(0)
     expect((await api(`/grants/${json.grant.id}/revoke`, 'carol', {})).status).toBe(409)
-    const audit = (await (await api('/audit', 'carol')).json()).records as { type: string; actor: string; record: any }[]
-    expect(audit.find((r) => r.type === 'grant.revoked' && r.record.grant_id === json.grant.id)).toMatchObject({ actor: 'approver:carol' })
+    const audit = (await (await api('/audit', 'carol')).json()).records as {
+      type: string
+      actor: string
+      record: any
+    }[]
+    expect(audit.find((r) => r.type === 'grant.revoked' && r.record.grant_id === json.grant.id)).toMatchObject({
+      actor: 'approver:carol',
+    })
   })
 
   it('expiry: once the minutes have passed, requests are held again', async () => {
@@ -167,7 +203,9 @@ describe('grants (Node, node:sqlite, compiled Rego)', () => {
   })
 
   it('the report shows every grant, its uses, and the holds grants saved', async () => {
-    const report = (await (await api('/report', 'carol')).json()) as { grants: { holds_saved: number; grants: { state: string; uses: number; max_uses: number; created_by: string }[] } }
+    const report = (await (await api('/report', 'carol')).json()) as {
+      grants: { holds_saved: number; grants: { state: string; uses: number; max_uses: number; created_by: string }[] }
+    }
     const { grants, holds_saved } = report.grants
     expect(grants.length).toBeGreaterThanOrEqual(4)
     expect(holds_saved).toBe(grants.reduce((n, g) => n + g.uses, 0))

@@ -58,7 +58,12 @@ it('a forwarded review whose recording fails still gives the agent the upstream 
     const failure = gw.logs.find((l) => l.event === 'review_not_recorded')
     expect(failure).toMatchObject({ level: 'error', decision_id: decisionId, rule: 't.review' })
     expect(failure!.error).toMatch(/review_counts/)
-    expect(gw.decisions().find((l) => l.decision_id === decisionId)).toMatchObject({ action: 'review', status: 201, upstream_status: 201, sampled: false })
+    expect(gw.decisions().find((l) => l.decision_id === decisionId)).toMatchObject({
+      action: 'review',
+      status: 201,
+      upstream_status: 201,
+      sampled: false,
+    })
     const metrics = await (await fetch(`${gw.url}/metrics`)).text()
     expect(metrics).toMatch(/airlock_errors_total\{code="AIRLOCK_REVIEW_NOT_RECORDED"\} 1/)
   } finally {
@@ -71,10 +76,38 @@ it('crash recovery logs an error line for each hold it turns outcome_unknown', a
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-hold-failures-data-'))
   const db = openSqlite(join(dataDir, 'airlock.db'))
   const store = new HoldStore(db)
-  const decision: Decision = { action: 'hold', reason: 'test hold', rule: 't.hold', risk: 'high', summary: 'Hold one', approvers: ['ops'], approvals_required: 1, require_comment: false, timeout_s: 900, sample_rate: 0 }
+  const decision: Decision = {
+    action: 'hold',
+    reason: 'test hold',
+    rule: 't.hold',
+    risk: 'high',
+    summary: 'Hold one',
+    approvers: ['ops'],
+    approvals_required: 1,
+    require_comment: false,
+    timeout_s: 900,
+    sample_rate: 0,
+  }
   const hold = (id: string) => {
     store.createOrJoin(
-      { id, created_at: Date.now(), expires_at: Date.now() + 900_000, dedupe_key: id, agent: { id: 'billing-bot', owner: 'alice@example.com' }, route: 'api', method: 'POST', url: `${upstream.url}/hold`, headers: [], body: null, body_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', intent: null, decision, decision_id: `d-${id}`, policy_revision: 'r', groups: ['ops'] },
+      {
+        id,
+        created_at: Date.now(),
+        expires_at: Date.now() + 900_000,
+        dedupe_key: id,
+        agent: { id: 'billing-bot', owner: 'alice@example.com' },
+        route: 'api',
+        method: 'POST',
+        url: `${upstream.url}/hold`,
+        headers: [],
+        body: null,
+        body_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        intent: null,
+        decision,
+        decision_id: `d-${id}`,
+        policy_revision: 'r',
+        groups: ['ops'],
+      },
       { ops: 50 },
       0,
       () => {},
@@ -93,7 +126,12 @@ it('crash recovery logs an error line for each hold it turns outcome_unknown', a
   try {
     const lines = gw.logs.filter((l) => l.event === 'hold.outcome_unknown')
     expect(lines.map((l) => l.hold_id).sort()).toEqual([...executing].sort())
-    for (const l of lines) expect(l).toMatchObject({ level: 'error', recovered: true, error: 'the gateway stopped while sending this request' })
+    for (const l of lines)
+      expect(l).toMatchObject({
+        level: 'error',
+        recovered: true,
+        error: 'the gateway stopped while sending this request',
+      })
     expect((await gw.holds.store.get(pending))!.state).toBe('pending')
     for (const id of executing) expect((await gw.holds.store.get(id))!.state).toBe('outcome_unknown')
   } finally {

@@ -5,10 +5,10 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../gateway/core/holds/audit.ts'
 import { PgRateCounter } from '../../gateway/node/postgres/rates.ts'
-import { PgHoldStore } from '../../gateway/node/postgres/store.ts'
 import { PG_MIGRATIONS } from '../../gateway/node/postgres/schema.ts'
+import { PgHoldStore } from '../../gateway/node/postgres/store.ts'
 import { newHold, runHoldStoreSuite } from '../conformance/hold-store.case.ts'
-import { startPostgres, type PgCluster } from '../support/postgres.ts'
+import { type PgCluster, startPostgres } from '../support/postgres.ts'
 
 let cluster: PgCluster
 const opened: PgHoldStore[] = []
@@ -28,12 +28,25 @@ async function open(url: string, max = 4): Promise<PgHoldStore> {
 
 runHoldStoreSuite('PostgreSQL', async () => {
   const store = await open(await cluster.createDatabase())
-  return { store, exec: (sql: string) => store.pool.query(sql), remigrate: () => store.migrate(), leasesDeliveries: true }
+  return {
+    store,
+    exec: (sql: string) => store.pool.query(sql),
+    remigrate: () => store.migrate(),
+    leasesDeliveries: true,
+  }
 })
 
 describe('PostgreSQL store shared by several gateways', () => {
   const caps = { payments: 100, ops: 100 }
-  const approval = (approver: string) => ({ approver, at: 5, comment: null, context_sha256: 'c', ms_from_notify: 1, ms_from_view: 1, fast: false })
+  const approval = (approver: string) => ({
+    approver,
+    at: 5,
+    comment: null,
+    context_sha256: 'c',
+    ms_from_notify: 1,
+    ms_from_view: 1,
+    fast: false,
+  })
 
   it('migrates once when eight gateways start at the same moment', async () => {
     const url = await cluster.createDatabase()
@@ -51,7 +64,11 @@ describe('PostgreSQL store shared by several gateways', () => {
     const gateways = await Promise.all(Array.from({ length: 4 }, () => open(url)))
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        gateways[i % 4]!.createOrJoin(newHold({ dedupe_key: 'same' }), caps, 0, (h) => ({ type: 'hold.created', actor: 'policy:x', record: { id: h.id } })),
+        gateways[i % 4]!.createOrJoin(newHold({ dedupe_key: 'same' }), caps, 0, (h) => ({
+          type: 'hold.created',
+          actor: 'policy:x',
+          record: { id: h.id },
+        })),
       ),
     )
     expect(results.filter((r) => r.created)).toHaveLength(1)
@@ -64,7 +81,9 @@ describe('PostgreSQL store shared by several gateways', () => {
     expect(capped.filter((r) => r.status === 'fulfilled')).toHaveLength(2)
     expect(await gateways[1]!.pendingCounts()).toEqual({ payments: 3 })
     // Ten approvers on four gateways, each approval enough: one moves it to approved, one claim to execute wins.
-    const approved = await Promise.all(Array.from({ length: 10 }, (_, i) => gateways[i % 4]!.addApproval(id, approval(`p${i}`), true)))
+    const approved = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => gateways[i % 4]!.addApproval(id, approval(`p${i}`), true)),
+    )
     expect(approved.filter(Boolean)).toHaveLength(1)
     const claims = await Promise.all(gateways.map((g) => g.transition(id, ['approved'], 'executing', 6)))
     expect(claims.filter(Boolean)).toHaveLength(1)
@@ -75,7 +94,11 @@ describe('PostgreSQL store shared by several gateways', () => {
   it('keeps one verifiable audit chain with 4 gateways appending 200 records concurrently', async () => {
     const url = await cluster.createDatabase()
     const gateways = await Promise.all(Array.from({ length: 4 }, () => open(url)))
-    await Promise.all(Array.from({ length: 200 }, (_, i) => gateways[i % 4]!.appendAudit('hold.viewed', `approver:${i}`, `h${i % 7}`, { i }, 1000 + i)))
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        gateways[i % 4]!.appendAudit('hold.viewed', `approver:${i}`, `h${i % 7}`, { i }, 1000 + i),
+      ),
+    )
     const records = await gateways[0]!.auditRecords()
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
     expect(verifyChain(records)).toMatchObject({ ok: true, records: 200 })
@@ -84,8 +107,14 @@ describe('PostgreSQL store shared by several gateways', () => {
   it('hands each due delivery to one gateway of four', async () => {
     const url = await cluster.createDatabase()
     const gateways = await Promise.all(Array.from({ length: 4 }, () => open(url)))
-    for (let i = 0; i < 30; i++) await gateways[0]!.enqueueDelivery({ hold_id: `h${i}`, event: 'hold.created', grp: 'payments', hook: 0, payload: '{}' }, 10)
-    const claimed = (await Promise.all(gateways.flatMap((g) => [g.dueDeliveries(20, 10), g.dueDeliveries(20, 10)]))).flat()
+    for (let i = 0; i < 30; i++)
+      await gateways[0]!.enqueueDelivery(
+        { hold_id: `h${i}`, event: 'hold.created', grp: 'payments', hook: 0, payload: '{}' },
+        10,
+      )
+    const claimed = (
+      await Promise.all(gateways.flatMap((g) => [g.dueDeliveries(20, 10), g.dueDeliveries(20, 10)]))
+    ).flat()
     expect(claimed).toHaveLength(30)
     expect(new Set(claimed.map((d) => d.id)).size).toBe(30)
   })
@@ -115,12 +144,14 @@ describe('PostgreSQL store shared by several gateways', () => {
     expect(await b.orphanedExecutions()).toEqual([hold.id])
   })
 
-  it('shares each agent\'s rate bucket across gateways: burst 5, 30 concurrent requests on 3 gateways, 5 allowed', async () => {
+  it("shares each agent's rate bucket across gateways: burst 5, 30 concurrent requests on 3 gateways, 5 allowed", async () => {
     const url = await cluster.createDatabase()
     const gateways = await Promise.all(Array.from({ length: 3 }, () => open(url)))
     const counters = gateways.map((g) => new PgRateCounter(g.pool))
     const rate = { per_minute: 60, burst: 5 }
-    const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => counters[i % 3]!.take('billing-bot', rate, 1_000_000)))
+    const verdicts = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => counters[i % 3]!.take('billing-bot', rate, 1_000_000)),
+    )
     expect(verdicts.filter((v) => v.allowed)).toHaveLength(5)
     expect(verdicts.find((v) => !v.allowed)!.retry_after_ms).toBe(1_000)
     // A second later one token is back, for whichever gateway asks first; another agent has its own bucket.

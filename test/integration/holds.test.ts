@@ -7,10 +7,19 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ConfigInput } from '../../gateway/core/config/schema.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { approverTokens, keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
+import { type Received, runHoldFlowSuite } from '../conformance/hold-flow.case.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+  testSecrets,
+} from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
-import { runHoldFlowSuite, type Received } from '../conformance/hold-flow.case.ts'
 
 let upstream: TestUpstream
 let receiver: TestUpstream
@@ -23,7 +32,16 @@ export function holdsConfig(overrides: Partial<ConfigInput> = {}): ConfigInput {
     policy: { dir: policyDir, watch: false },
     server: { public_url: 'https://airlock.example.com' },
     holds: { wait_s: 0.2, retry_after_s: 7, fast_decision_ms: 50 },
-    routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, credential: { env: 'UPSTREAM_TOKEN' }, idempotency_key: true }],
+    routes: [
+      {
+        name: 'api',
+        prefix: '/api',
+        upstream: upstream.url,
+        allow_private: true,
+        credential: { env: 'UPSTREAM_TOKEN' },
+        idempotency_key: true,
+      },
+    ],
     approver_groups: { ops: { max_pending: 50, webhooks: [hook] }, payments: { max_pending: 50, webhooks: [hook] } },
     approvers: testApprovers,
     ...overrides,
@@ -51,7 +69,12 @@ let n = 0
 const post = (path: string, opts: { body?: string; prefer?: string; base?: string } = {}) =>
   fetch(`${opts.base ?? gw.url}/api${path}`, {
     method: 'POST',
-    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', 'airlock-intent': 'refund a duplicate charge', ...(opts.prefer ? { prefer: opts.prefer } : {}) },
+    headers: {
+      'airlock-agent-key': keys.billing,
+      'content-type': 'application/json',
+      'airlock-intent': 'refund a duplicate charge',
+      ...(opts.prefer ? { prefer: opts.prefer } : {}),
+    },
     body: opts.body ?? JSON.stringify({ n: ++n, amount: 5000 }),
   })
 const api = (path: string, who: keyof typeof approverTokens, body?: object, base = gw.url) =>
@@ -61,7 +84,9 @@ const api = (path: string, who: keyof typeof approverTokens, body?: object, base
     ...(body ? { body: JSON.stringify(body) } : {}),
   })
 const hooksFor = (holdId: string, event?: string) =>
-  receiver.received.map((r) => ({ r, body: JSON.parse(r.body.toString()) })).filter((x) => x.body.hold?.id === holdId && (!event || x.body.type === event))
+  receiver.received
+    .map((r) => ({ r, body: JSON.parse(r.body.toString()) }))
+    .filter((x) => x.body.hold?.id === holdId && (!event || x.body.type === event))
 const until = async (pred: () => boolean | Promise<boolean>, ms = 5000) => {
   const end = Date.now() + ms
   while (!(await pred())) {
@@ -70,7 +95,10 @@ const until = async (pred: () => boolean | Promise<boolean>, ms = 5000) => {
   }
 }
 const toUpstream = (marker: string) => upstream.received.filter((r) => r.body.toString().includes(marker))
-const asReceived = (r: { body: Buffer; headers: Record<string, string | string[] | undefined> }): Received => ({ body: r.body.toString(), headers: r.headers })
+const asReceived = (r: { body: Buffer; headers: Record<string, string | string[] | undefined> }): Received => ({
+  body: r.body.toString(),
+  headers: r.headers,
+})
 
 runHoldFlowSuite('Node (in process, node:sqlite)', {
   post: (path, opts) => post(path, opts),
@@ -163,10 +191,18 @@ describe('webhook receiver down', () => {
       await until(() => flaky.received.length >= 1)
       const view = await (await api(`/holds/${id}`, 'bob', undefined, other.url)).json()
       expect(view.state).toBe('pending')
-      expect(view.deliveries[0]).toMatchObject({ event: 'hold.created', state: 'pending', last_status: 503, attempts: 1 })
+      expect(view.deliveries[0]).toMatchObject({
+        event: 'hold.created',
+        state: 'pending',
+        last_status: 503,
+        attempts: 1,
+      })
       up = true
       await until(() => flaky.received.length >= 2, 8000)
-      await until(async () => (await (await api(`/holds/${id}`, 'bob', undefined, other.url)).json()).deliveries[0].state === 'delivered')
+      await until(
+        async () =>
+          (await (await api(`/holds/${id}`, 'bob', undefined, other.url)).json()).deliveries[0].state === 'delivered',
+      )
     } finally {
       await other.close()
       await flaky.close()
@@ -188,10 +224,17 @@ describe('review after the fact', () => {
       expect(a).toMatchObject({ rule: 't.review', upstream_status: 200, agent_id: 'billing-bot' })
       expect((await api(`/reviews/${a.id}`, 'bob', { verdict: 'ok' }, other.url)).status).toBe(200)
       expect((await api(`/reviews/${b.id}`, 'bob', { verdict: 'flag' }, other.url)).status).toBe(400)
-      expect((await api(`/reviews/${b.id}`, 'bob', { verdict: 'flag', comment: 'should have been held' }, other.url)).status).toBe(200)
+      expect(
+        (await api(`/reviews/${b.id}`, 'bob', { verdict: 'flag', comment: 'should have been held' }, other.url)).status,
+      ).toBe(200)
       await until(() => receiver.received.some((r) => JSON.parse(r.body.toString()).type === 'review.flagged'))
       const report = await (await api('/report', 'bob', undefined, other.url)).json()
-      expect(report.review.find((r: { rule: string }) => r.rule === 't.review')).toMatchObject({ forwarded: total, sampled: list.reviews.length, reviewed: 2, flagged: 1 })
+      expect(report.review.find((r: { rule: string }) => r.rule === 't.review')).toMatchObject({
+        forwarded: total,
+        sampled: list.reviews.length,
+        reviewed: 2,
+        flagged: 1,
+      })
     } finally {
       await other.close()
     }
@@ -205,8 +248,11 @@ describe('accountability', () => {
     expect(verify.records).toBeGreaterThan(10)
     const { records } = await (await api('/audit', 'bob')).json()
     const types = new Set(records.map((r: { type: string }) => r.type))
-    for (const t of ['hold.created', 'hold.viewed', 'hold.approved', 'hold.denied', 'hold.executed', 'hold.expired']) expect(types).toContain(t)
-    const approval = records.find((r: { type: string; actor: string }) => r.type === 'hold.approved' && r.actor === 'approver:bob')
+    for (const t of ['hold.created', 'hold.viewed', 'hold.approved', 'hold.denied', 'hold.executed', 'hold.expired'])
+      expect(types).toContain(t)
+    const approval = records.find(
+      (r: { type: string; actor: string }) => r.type === 'hold.approved' && r.actor === 'approver:bob',
+    )
     expect(approval.record).toMatchObject({ approver: 'bob', context_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
   })
 })

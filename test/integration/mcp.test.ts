@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256HexSync } from '../../gateway/core/digest.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { approverTokens, keys, policySource, startTestGateway, testAgents, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import {
+  approverTokens,
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testAgents,
+  testApprovers,
+  testConfig,
+} from '../support/gateway.ts'
 import { LONG_RESULT_CHARS, startMcpServer, type TestMcpServer } from '../support/mcp-server.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
@@ -26,15 +35,35 @@ beforeAll(async () => {
     res.end()
   })
   const policyDir = mkdtempSync(join(tmpdir(), 'airlock-mcp-policy-'))
-  await buildPolicy(policySource({ 'payments_mcp.rego': readFileSync(join(repoRoot, 'policies/payments_mcp.rego'), 'utf8') }), policyDir)
+  await buildPolicy(
+    policySource({ 'payments_mcp.rego': readFileSync(join(repoRoot, 'policies/payments_mcp.rego'), 'utf8') }),
+    policyDir,
+  )
   const hook = { url: receiver.url + '/hook', secret_env: 'WEBHOOK_SECRET', allow_private: true }
   gw = await startTestGateway(
     testConfig({
       policy: { dir: policyDir, watch: false },
       holds: { wait_s: 0.3, retry_after_s: 2 },
       review: { sample_rate: 1 },
-      agents: [...testAgents!, { id: 'support-bot', owner: 'carol@example.com', labels: { team: 'support' }, key_sha256: sha256HexSync(SUPPORT_KEY) }],
-      routes: [{ name: 'payments-mcp', prefix: '/mcp/payments', upstream: mcp.url, protocol: 'mcp', allow_private: true, credential: { env: 'UPSTREAM_TOKEN' } }],
+      agents: [
+        ...testAgents!,
+        {
+          id: 'support-bot',
+          owner: 'carol@example.com',
+          labels: { team: 'support' },
+          key_sha256: sha256HexSync(SUPPORT_KEY),
+        },
+      ],
+      routes: [
+        {
+          name: 'payments-mcp',
+          prefix: '/mcp/payments',
+          upstream: mcp.url,
+          protocol: 'mcp',
+          allow_private: true,
+          credential: { env: 'UPSTREAM_TOKEN' },
+        },
+      ],
       approver_groups: { payments: { max_pending: 50, webhooks: [hook] }, ops: { max_pending: 50 } },
       approvers: testApprovers,
     }),
@@ -51,7 +80,9 @@ afterAll(async () => {
 const endpoint = () => new URL(`${gw.url}/mcp/payments/mcp`)
 
 async function connect(key: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(endpoint(), { requestInit: { headers: { 'airlock-agent-key': key } } })
+  const transport = new StreamableHTTPClientTransport(endpoint(), {
+    requestInit: { headers: { 'airlock-agent-key': key } },
+  })
   const client = new Client({ name: 'airlock-test-agent', version: '1.0.0' })
   await client.connect(transport)
   clients.push(client)
@@ -78,7 +109,12 @@ describe('an MCP client through Airlock', () => {
     const support = await connect(SUPPORT_KEY)
     expect((await support.client.listTools()).tools.map((t) => t.name).sort()).toEqual(['get_balance', 'list_payments'])
     const line = gw.decisions().findLast((l) => l.agent === 'support-bot' && l.mcp?.[0]?.method === 'tools/list')
-    expect(line).toMatchObject({ action: 'allow', rule: 'payments_mcp.protocol', status: 200, mcp: [{ index: 0, method: 'tools/list', action: 'allow' }] })
+    expect(line).toMatchObject({
+      action: 'allow',
+      rule: 'payments_mcp.protocol',
+      status: 200,
+      mcp: [{ index: 0, method: 'tools/list', action: 'allow' }],
+    })
     expect(line!.metrics.timer_rego_query_eval_ns).toBeGreaterThan(0)
   })
 
@@ -96,12 +132,20 @@ describe('an MCP client through Airlock', () => {
 
   it('a denied call reaches the model as a readable tool error and never reaches the server', async () => {
     const { client } = await connect(SUPPORT_KEY)
-    const result = (await client.callTool({ name: 'refund_payment', arguments: { payment_id: 'pay_9', amount_cents: 100 } })) as ToolResult
+    const result = (await client.callTool({
+      name: 'refund_payment',
+      arguments: { payment_id: 'pay_9', amount_cents: 100 },
+    })) as ToolResult
     expect(result.isError).toBe(true)
     expect(textOf(result)).toContain('support agents may only use the read tools')
-    expect(result._meta!['airlock/error']).toMatchObject({ code: 'AIRLOCK_DENIED', rule: 'payments_mcp.support_read_only' })
+    expect(result._meta!['airlock/error']).toMatchObject({
+      code: 'AIRLOCK_DENIED',
+      rule: 'payments_mcp.support_read_only',
+    })
     expect(result._meta!['airlock/error'].decision_id).toMatch(/^[0-9a-f-]{36}$/)
-    const unknown = (await (await connect(keys.billing)).client.callTool({ name: 'wipe_ledger', arguments: {} })) as ToolResult
+    const unknown = (await (
+      await connect(keys.billing)
+    ).client.callTool({ name: 'wipe_ledger', arguments: {} })) as ToolResult
     expect([unknown.isError, unknown._meta!['airlock/error'].rule]).toEqual([true, 'airlock.default_deny'])
     expect(mcp.calls.refund_payment ?? 0).toBe(0)
     expect(mcp.calls.wipe_ledger ?? 0).toBe(0)
@@ -122,7 +166,9 @@ describe('an MCP client through Airlock', () => {
     expect(again._meta!['airlock/error'].hold_id).toBe(pending.hold_id)
 
     await until(() => receiver.received.some((r) => r.body.toString().includes(pending.hold_id)))
-    const event = JSON.parse(receiver.received.find((r) => r.body.toString().includes(pending.hold_id))!.body.toString())
+    const event = JSON.parse(
+      receiver.received.find((r) => r.body.toString().includes(pending.hold_id))!.body.toString(),
+    )
     expect(event.type).toBe('hold.created')
     expect(event.hold.summary).toBe('Refund $1,250.00 on pay_123 (duplicate charge)')
     expect(event.hold.mcp).toEqual({ method: 'tools/call', tool: 'refund_payment', arguments: args })
@@ -165,11 +211,17 @@ describe('an MCP client through Airlock', () => {
     const type = res.headers.get('content-type') ?? ''
     const text = await res.text()
     const messages: any[] = type.startsWith('text/event-stream')
-      ? text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)))
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => JSON.parse(l.slice(6)))
       : JSON.parse(text)
     const byId = Object.fromEntries(messages.map((m) => [m.id, m]))
     expect(byId.a.result.content[0].text).toBe('balance: 1,000.00 USD')
-    expect(byId.b.result).toMatchObject({ isError: true, _meta: { 'airlock/error': { code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny' } } })
+    expect(byId.b.result).toMatchObject({
+      isError: true,
+      _meta: { 'airlock/error': { code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny' } },
+    })
     expect(mcp.calls.get_balance).toBe(before.balance + 1)
     expect(mcp.calls.wipe_ledger ?? 0).toBe(before.wipe)
     const forwarded = mcp.requests.findLast((r) => r.body.includes('"get_balance"'))!
@@ -179,10 +231,22 @@ describe('an MCP client through Airlock', () => {
   it('malformed JSON-RPC gets a parse or invalid-request error and is never forwarded', async () => {
     const before = mcp.requests.length
     const post = (body: string) =>
-      fetch(endpoint(), { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body })
+      fetch(endpoint(), {
+        method: 'POST',
+        headers: {
+          'airlock-agent-key': keys.billing,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body,
+      })
     const notJson = await post('{"jsonrpc": "2.0", "id": 1, ')
     expect(notJson.status).toBe(400)
-    expect(await notJson.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, data: { code: 'AIRLOCK_BODY_MALFORMED' } } })
+    expect(await notJson.json()).toMatchObject({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, data: { code: 'AIRLOCK_BODY_MALFORMED' } },
+    })
     const badMethod = await post('{"jsonrpc": "2.0", "id": 1, "method": 5}')
     expect(await badMethod.json()).toMatchObject({ id: 1, error: { code: -32600 } })
     expect(mcp.requests.length).toBe(before)
@@ -192,7 +256,9 @@ describe('an MCP client through Airlock', () => {
     const { client } = await connect(keys.billing)
     const progressAt: number[] = []
     const started = Date.now()
-    const result = await client.callTool({ name: 'list_payments', arguments: { steps: 4 } }, undefined, { onprogress: () => void progressAt.push(Date.now()) })
+    const result = await client.callTool({ name: 'list_payments', arguments: { steps: 4 } }, undefined, {
+      onprogress: () => void progressAt.push(Date.now()),
+    })
     const done = Date.now()
     expect(textOf(result)).toHaveLength(LONG_RESULT_CHARS)
     expect(progressAt).toHaveLength(4)

@@ -4,11 +4,11 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { policyRevision } from '../../gateway/node/policy-files.ts'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
+import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 import { keys, policySource, startTestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
-import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 
 const ALLOW_ALL = `package airlock.rules.t
 allow contains {"rule": "t.all", "reason": "test allows everything"} if true
@@ -55,7 +55,10 @@ describe('fail closed', () => {
 
   it('refuses with 500 when the decision is undefined', async () => {
     const src = mkdtempSync(join(tmpdir(), 'airlock-rego-'))
-    writeFileSync(join(src, 'p.rego'), 'package airlock\ndecision := {"action": "allow", "reason": "x"} if input.never\n')
+    writeFileSync(
+      join(src, 'p.rego'),
+      'package airlock\ndecision := {"action": "allow", "reason": "x"} if input.never\n',
+    )
     cpSync(join(repoRoot, 'policies/capabilities.json'), join(src, 'capabilities.json'))
     const out = mkdtempSync(join(tmpdir(), 'airlock-build-'))
     await buildPolicy(src, out)

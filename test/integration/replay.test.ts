@@ -6,10 +6,10 @@ import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Config } from '../../gateway/core/config/schema.ts'
 import { ShadowTally } from '../../gateway/core/replay/shadow-tally.ts'
-import { literalRuleIds, replayCommand, runReplay, type ReplayRun } from '../../gateway/node/cli-replay.ts'
+import { literalRuleIds, type ReplayRun, replayCommand, runReplay } from '../../gateway/node/cli-replay.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { runTraffic, trafficConfig, type TrafficSummary } from '../../tools/traffic/run.ts'
+import { runTraffic, type TrafficSummary, trafficConfig } from '../../tools/traffic/run.ts'
 
 const SEED = 11
 const REQUESTS = 1500
@@ -27,7 +27,10 @@ function candidateSource(): string {
   expect(merge).toBeGreaterThan(0)
   writeFileSync(
     join(dir, 'github.rego'),
-    github.replace('\t["repos", owner, repo, "pulls", number, "merge"] = lib.segments\n}', '\t["repos", owner, repo, "pulls", number, "merge"] = lib.segments\n\t_merge_method != "squash"\n}') +
+    github.replace(
+      '\t["repos", owner, repo, "pulls", number, "merge"] = lib.segments\n}',
+      '\t["repos", owner, repo, "pulls", number, "merge"] = lib.segments\n\t_merge_method != "squash"\n}',
+    ) +
       `\nreview contains {\n\t"rule": "github.squash_merge",\n\t"reason": "a squash merge goes through and is recorded for review",\n} if {\n\t_github\n\tlib.method == "PUT"\n\t["repos", _, _, "pulls", _, "merge"] = lib.segments\n\t_merge_method == "squash"\n}\n`,
   )
   return dir
@@ -48,8 +51,21 @@ beforeAll(async () => {
   await Promise.all([buildPolicy(resolve(repoRoot, 'policies'), baseDir), buildPolicy(candidateSrc, candidateDir)])
   // The recorded run also runs the candidate as its shadow policy: the shadow's disagreements and replay's changes
   // are two ways of asking the same question about the same inputs.
-  recorded = await runTraffic({ seed: SEED, requests: REQUESTS, days: 1, policyDir: baseDir, shadowDir: candidateDir, outDir: mkdtempSync(join(tmpdir(), 'airlock-rec-')) })
-  actual = await runTraffic({ seed: SEED, requests: REQUESTS, days: 1, policyDir: candidateDir, outDir: mkdtempSync(join(tmpdir(), 'airlock-act-')) })
+  recorded = await runTraffic({
+    seed: SEED,
+    requests: REQUESTS,
+    days: 1,
+    policyDir: baseDir,
+    shadowDir: candidateDir,
+    outDir: mkdtempSync(join(tmpdir(), 'airlock-rec-')),
+  })
+  actual = await runTraffic({
+    seed: SEED,
+    requests: REQUESTS,
+    days: 1,
+    policyDir: candidateDir,
+    outDir: mkdtempSync(join(tmpdir(), 'airlock-act-')),
+  })
   config = trafficConfig('http://127.0.0.1:9', baseDir, mkdtempSync(join(tmpdir(), 'airlock-replay-data-')))
   replay = await runReplay(config, [recorded.log], { policy: candidateDir, 'holds-db': recorded.database })
 }, 180_000)
@@ -65,17 +81,27 @@ describe('policy replay', () => {
     // The prediction is exact: the same seeded requests, the same deduplication of retries.
     expect(r.holds.after).toBe(actual.holds_created)
     for (const l of r.load) {
-      expect({ group: l.group, holds: l.holds_after }).toEqual({ group: l.group, holds: actual.holds_by_group[l.group] ?? 0 })
-      expect({ group: l.group, holds: l.holds_before }).toEqual({ group: l.group, holds: recorded.holds_by_group[l.group] ?? 0 })
+      expect({ group: l.group, holds: l.holds_after }).toEqual({
+        group: l.group,
+        holds: actual.holds_by_group[l.group] ?? 0,
+      })
+      expect({ group: l.group, holds: l.holds_before }).toEqual({
+        group: l.group,
+        holds: recorded.holds_by_group[l.group] ?? 0,
+      })
     }
   })
 
   it('groups the changed decisions with examples, and says how held requests people decided would now go', () => {
     const r = replay.report
-    const toHold = r.changed.groups.find((g) => g.before === 'review' && g.after === 'hold' && g.rule === 'stripe.refund_large')
+    const toHold = r.changed.groups.find(
+      (g) => g.before === 'review' && g.after === 'hold' && g.rule === 'stripe.refund_large',
+    )
     expect(toHold?.count).toBeGreaterThan(0)
     expect(toHold!.examples[0]!.request).toMatch(/^POST 127\.0\.0\.1\/stripe\/v1\/refunds$/)
-    const squash = r.changed.groups.find((g) => g.before === 'hold' && g.after === 'review' && g.rule === 'github.squash_merge')
+    const squash = r.changed.groups.find(
+      (g) => g.before === 'hold' && g.after === 'review' && g.rule === 'github.squash_merge',
+    )
     expect(squash?.count).toBeGreaterThan(0)
     // Every merge people approved or denied is now reviewed instead.
     const decidedMerges = (r.human_holds.approved.review ?? 0) + (r.human_holds.denied.review ?? 0)
@@ -87,7 +113,10 @@ describe('policy replay', () => {
   })
 
   it('agrees exactly with the shadow policy that ran beside the recorded run', () => {
-    const lines = readFileSync(recorded.log, 'utf8').split('\n').filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l))
+    const lines = readFileSync(recorded.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"decision"'))
+      .map((l) => JSON.parse(l))
     const tally = new ShadowTally()
     for (const l of lines) tally.add(l)
     const shadow = tally.section()
@@ -98,7 +127,9 @@ describe('policy replay', () => {
       for (const p of pairs) m[`${p.before}→${p.after}`] = (m[`${p.before}→${p.after}`] ?? 0) + p.count
       return m
     }
-    expect(byPair(shadow.pairs.map((p) => ({ before: p.enforced_action, after: p.shadow_action, count: p.count })))).toEqual(byPair(replay.report.changed.groups))
+    expect(
+      byPair(shadow.pairs.map((p) => ({ before: p.enforced_action, after: p.shadow_action, count: p.count }))),
+    ).toEqual(byPair(replay.report.changed.groups))
   })
 
   it('finds dead and always-overridden rules', () => {
@@ -110,20 +141,32 @@ describe('policy replay', () => {
     const flags = { policy: candidateDir, 'holds-db': recorded.database, json: true }
     const quiet = await captureStdout(async () => ({
       over: await replayCommand(config, [recorded.log], { ...flags, 'fail-on': 'holds-per-day:payments>1' }),
-      under: await replayCommand(config, [recorded.log], { ...flags, 'fail-on': 'holds-per-day>100000,changed>100000,denied-now-allowed' }),
+      under: await replayCommand(config, [recorded.log], {
+        ...flags,
+        'fail-on': 'holds-per-day>100000,changed>100000,denied-now-allowed',
+      }),
     }))
     expect(quiet.result).toEqual({ over: 1, under: 0 })
     const first = JSON.parse(quiet.out.slice(0, quiet.out.indexOf('\n}\n') + 2))
     expect(first.fail_on[0]).toMatch(/holds per day for payments/)
-    await expect(runReplay(config, [recorded.log], { ...flags, 'fail-on': 'holds>3' })).rejects.toThrow(/unknown threshold "holds>3"/)
+    await expect(runReplay(config, [recorded.log], { ...flags, 'fail-on': 'holds>3' })).rejects.toThrow(
+      /unknown threshold "holds>3"/,
+    )
   })
 
   it('flags previously denied requests that a candidate would allow, and fails the gate on them', async () => {
     const loose = mkdtempSync(join(tmpdir(), 'airlock-loose-'))
     cpSync(resolve(repoRoot, 'policies'), loose, { recursive: true })
     // Someone "fixes" the Slack admin mistakes by allowing every Slack method.
-    appendFileSync(join(loose, 'messaging.rego'), `\nallow contains {"rule": "slack.any", "reason": "everything on Slack"} if lib.route == "slack"\n`)
-    const run = await runReplay(config, [recorded.log], { source: loose, 'holds-db': recorded.database, 'fail-on': 'denied-now-allowed' })
+    appendFileSync(
+      join(loose, 'messaging.rego'),
+      `\nallow contains {"rule": "slack.any", "reason": "everything on Slack"} if lib.route == "slack"\n`,
+    )
+    const run = await runReplay(config, [recorded.log], {
+      source: loose,
+      'holds-db': recorded.database,
+      'fail-on': 'denied-now-allowed',
+    })
     expect(run.report.red_flags.denied_now_allowed.count).toBeGreaterThan(0)
     expect(run.report.red_flags.denied_now_allowed.examples[0]!.before_rule).toBe('airlock.default_deny')
     expect(run.failures[0]).toMatch(/previously denied requests would now be allowed/)

@@ -1,7 +1,7 @@
 // Several gateways, one PostgreSQL (issue 15): real `airlock start` processes, a real throwaway PostgreSQL
 // (test/support/postgres.ts), real compiled Rego, a loopback upstream and a webhook receiver that count what reaches
 // them. Each scenario proves one guarantee of docs/approvals.md across replicas.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 import { approverTokens, keys, policySource, testApprovers, testSecrets } from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
-import { startPostgres, type PgCluster } from '../support/postgres.ts'
+import { type PgCluster, startPostgres } from '../support/postgres.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 let cluster: PgCluster
@@ -28,7 +28,11 @@ beforeAll(async () => {
     res.end(JSON.stringify({ created: true, echo: req.body.toString() }))
   })
   receiver = await startUpstream((req, res) => {
-    if (req.body.toString().includes('slow-hook') && receiver.received.filter((r) => r.body.toString().includes('slow-hook')).length === 1) return
+    if (
+      req.body.toString().includes('slow-hook') &&
+      receiver.received.filter((r) => r.body.toString().includes('slow-hook')).length === 1
+    )
+      return
     res.writeHead(204)
     res.end()
   })
@@ -51,7 +55,12 @@ function writeConfig(url: string, over: { poll_ms?: number } = {}): { path: stri
     JSON.stringify({
       server: { host: '127.0.0.1', port: 0 },
       data_dir: join(dir, 'data'),
-      store: { kind: 'postgres', url_env: 'AIRLOCK_DATABASE_URL', delivery_lease_s: 15, poll_ms: over.poll_ms ?? 1_000 },
+      store: {
+        kind: 'postgres',
+        url_env: 'AIRLOCK_DATABASE_URL',
+        delivery_lease_s: 15,
+        poll_ms: over.poll_ms ?? 1_000,
+      },
       policy: { dir: policyDir, watch: false },
       log: { level: 'info', decision_input: false },
       agents: [
@@ -60,7 +69,11 @@ function writeConfig(url: string, over: { poll_ms?: number } = {}): { path: stri
       ],
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true, timeout_ms: 60_000 }],
       approver_groups: {
-        ops: { max_pending: 100, max_grant_minutes: 30, webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'HOOK_SECRET', allow_private: true }] },
+        ops: {
+          max_pending: 100,
+          max_grant_minutes: 30,
+          webhooks: [{ url: `${receiver.url}/hook`, secret_env: 'HOOK_SECRET', allow_private: true }],
+        },
         payments: {},
       },
       approvers: testApprovers,
@@ -111,7 +124,8 @@ const api = (g: Gateway, path: string, body?: object, who: keyof typeof approver
     headers: { authorization: `Bearer ${approverTokens[who]}` },
     ...(body ? { body: JSON.stringify(body) } : {}),
   })
-const count = (server: TestUpstream, marker: string) => server.received.filter((r) => r.body.toString().includes(marker)).length
+const count = (server: TestUpstream, marker: string) =>
+  server.received.filter((r) => r.body.toString().includes(marker)).length
 const hooks = (marker: string, event: string) =>
   receiver.received.filter((r) => r.headers['airlock-event'] === event && r.body.toString().includes(marker)).length
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -160,18 +174,25 @@ describe('three gateways sharing one PostgreSQL', () => {
       })
     const held = await send(gateways[0]!, 'grant-origin')
     expect(held.status).toBe(202)
-    const approved = await api(gateways[1]!, `/holds/${held.headers.get('airlock-hold-id')}/approve`, { grant: { minutes: 10, max_uses: 5, bounds: { same: ['customer'] } } })
+    const approved = await api(gateways[1]!, `/holds/${held.headers.get('airlock-hold-id')}/approve`, {
+      grant: { minutes: 10, max_uses: 5, bounds: { same: ['customer'] } },
+    })
     expect(approved.status).toBe(200)
     const grantId = (await approved.json()).grant.id as string
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(gateways[i % 3]!, 'grant-burst')))
     expect(answers.filter((r) => r.status === 201)).toHaveLength(5)
     expect(answers.filter((r) => r.status === 202)).toHaveLength(15)
     expect(count(upstream, 'grant-burst')).toBe(5)
-    const audit = (await (await api(gateways[2]!, '/audit', undefined, 'carol')).json()).records as { type: string; record: { grant_id?: string } }[]
+    const audit = (await (await api(gateways[2]!, '/audit', undefined, 'carol')).json()).records as {
+      type: string
+      record: { grant_id?: string }
+    }[]
     expect(audit.filter((r) => r.type === 'grant.used' && r.record.grant_id === grantId)).toHaveLength(5)
     // A revoke on one gateway is in force at once on the others (nothing about a grant is cached in a process).
     const again = await send(gateways[0]!, 'grant-origin-2')
-    const second = await api(gateways[1]!, `/holds/${again.headers.get('airlock-hold-id')}/approve`, { grant: { minutes: 10, max_uses: 100 } })
+    const second = await api(gateways[1]!, `/holds/${again.headers.get('airlock-hold-id')}/approve`, {
+      grant: { minutes: 10, max_uses: 100 },
+    })
     const secondId = (await second.json()).grant.id as string
     expect((await send(gateways[2]!, 'grant-live')).status).toBe(201)
     expect((await api(gateways[0]!, `/grants/${secondId}/revoke`, {})).status).toBe(200)
@@ -182,7 +203,9 @@ describe('three gateways sharing one PostgreSQL', () => {
   it('10 concurrent approvals spread across them: one execution', async () => {
     const id = (await post(gateways[0]!, 'ten-approvals')).headers.get('airlock-hold-id')!
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => api(gateways[i % 3]!, `/holds/${id}/approve`, { comment: 'ok' }, i % 2 ? 'bob' : 'carol')),
+      Array.from({ length: 10 }, (_, i) =>
+        api(gateways[i % 3]!, `/holds/${id}/approve`, { comment: 'ok' }, i % 2 ? 'bob' : 'carol'),
+      ),
     )
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1)
     expect(results.every((r) => r.status === 200 || r.status === 409)).toBe(true)
@@ -209,7 +232,9 @@ describe('three gateways sharing one PostgreSQL', () => {
 
   it("an agent's rate limit holds across them (one bucket in the database, not one per gateway)", async () => {
     const answers = await Promise.all(
-      Array.from({ length: 9 }, (_, i) => fetch(`${gateways[i % 3]!.url}/api/read`, { headers: { 'airlock-agent-key': keys.dev } })),
+      Array.from({ length: 9 }, (_, i) =>
+        fetch(`${gateways[i % 3]!.url}/api/read`, { headers: { 'airlock-agent-key': keys.dev } }),
+      ),
     )
     expect(answers.filter((r) => r.status === 201)).toHaveLength(3)
     expect(answers.filter((r) => r.status === 429)).toHaveLength(6)
@@ -225,13 +250,18 @@ describe('three gateways sharing one PostgreSQL', () => {
 
     // The command line reads the same database the config names.
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), ...args, '--config', cfg.path], { env: { ...process.env, ...testSecrets, ...cfg.env }, encoding: 'utf8' })
+      spawnSync(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), ...args, '--config', cfg.path], {
+        env: { ...process.env, ...testSecrets, ...cfg.env },
+        encoding: 'utf8',
+      })
     const verify = cli('audit', 'verify')
     expect(verify.status, verify.stderr).toBe(0)
     expect(verify.stdout).toMatch(/^audit log ok: \d+ records/)
     const report = cli('report', '--json')
     expect(report.status, report.stderr).toBe(0)
-    expect(JSON.parse(report.stdout).rules.find((r: { rule: string }) => r.rule === 't.hold').holds).toBeGreaterThanOrEqual(12)
+    expect(
+      JSON.parse(report.stdout).rules.find((r: { rule: string }) => r.rule === 't.hold').holds,
+    ).toBeGreaterThanOrEqual(12)
   })
 })
 
@@ -253,7 +283,9 @@ describe('faults', () => {
     await until(async () => (await (await api(b, `/holds/${sending}`)).json()).state === 'outcome_unknown')
     await sleep(2_000)
     expect(count(receiver, 'slow-hook')).toBe(2) // the one a never finished, then b's: no third
-    expect(receiver.received.filter((r) => r.body.toString().includes(id)).map((r) => r.headers['airlock-event'])).toEqual(['hold.created', 'hold.created'])
+    expect(
+      receiver.received.filter((r) => r.body.toString().includes(id)).map((r) => r.headers['airlock-event']),
+    ).toEqual(['hold.created', 'hold.created'])
     expect(count(upstream, 'hang-exec')).toBe(1)
     await kill9(b)
   }, 90_000)

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { keys, policySource, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const RULES = `package airlock.rules.ambiguity
@@ -54,20 +54,31 @@ afterAll(async () => {
 })
 
 const send = (path: string, init: RequestInit = {}) =>
-  fetch(`${gw.url}${path}`, { ...init, headers: { 'airlock-agent-key': keys.billing, ...(init.headers as Record<string, string>) } })
+  fetch(`${gw.url}${path}`, {
+    ...init,
+    headers: { 'airlock-agent-key': keys.billing, ...(init.headers as Record<string, string>) },
+  })
 
 describe('headers named in Connection are not in the policy input', () => {
   it('Connection: content-type: the policy sees no Content-Type and no parsed body, as the upstream gets none', async () => {
     const before = upstream.received.length
     // node:http, not fetch: fetch does not let a caller set Connection.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${gw.url}/api/v1/notes`, {
-        method: 'POST',
-        headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', connection: 'content-type' },
-      }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
+      const req = request(
+        `${gw.url}/api/v1/notes`,
+        {
+          method: 'POST',
+          headers: {
+            'airlock-agent-key': keys.billing,
+            'content-type': 'application/json',
+            connection: 'content-type',
+          },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
       req.on('error', reject)
       req.end('{"text":"hi"}')
     })
@@ -79,25 +90,30 @@ describe('headers named in Connection are not in the policy input', () => {
   })
 
   it('without the Connection trick the same request is allowed and the upstream gets the Content-Type', async () => {
-    const res = await send('/api/v1/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' })
+    const res = await send('/api/v1/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"hi"}',
+    })
     expect(res.status).toBe(200)
     expect(upstream.received.at(-1)!.headers['content-type']).toBe('application/json')
   })
 })
 
 describe('encoded slashes in paths are refused unless the route allows them', () => {
-  it.each(['/api/v1/customers/x%2F..%2F..%2Fpayouts', '/api/v1/customers/x%2f..%2fpayouts', '/api/v1/customers/x%5C..%5Cpayouts'])(
-    '%s → 400 AIRLOCK_PATH_AMBIGUOUS, never forwarded',
-    async (path) => {
-      const before = upstream.received.length
-      const res = await send(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
-      expect(res.status).toBe(400)
-      const body = await res.json()
-      expect(body.error.code).toBe('AIRLOCK_PATH_AMBIGUOUS')
-      expect(body.error.message).toContain('allow_encoded_slashes on route "api"')
-      expect(upstream.received.length).toBe(before)
-    },
-  )
+  it.each([
+    '/api/v1/customers/x%2F..%2F..%2Fpayouts',
+    '/api/v1/customers/x%2f..%2fpayouts',
+    '/api/v1/customers/x%5C..%5Cpayouts',
+  ])('%s → 400 AIRLOCK_PATH_AMBIGUOUS, never forwarded', async (path) => {
+    const before = upstream.received.length
+    const res = await send(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.error.code).toBe('AIRLOCK_PATH_AMBIGUOUS')
+    expect(body.error.message).toContain('allow_encoded_slashes on route "api"')
+    expect(upstream.received.length).toBe(before)
+  })
 
   it('a route with allow_encoded_slashes forwards them, and parsed_path keeps them encoded inside their segment', async () => {
     const res = await send('/files/v1/customers/a%2Fb')

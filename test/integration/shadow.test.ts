@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Config } from '../../gateway/core/config/schema.ts'
-import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { reportCommand } from '../../gateway/node/cli-holds.ts'
-import { keys, policySource, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
+import { keys, policySource, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 const ENFORCED = `package airlock.rules.enforced
@@ -32,13 +32,20 @@ let shadowed: TestGateway
 let shadowConfig: Config
 
 const send = (gw: TestGateway, method: string, n: number) =>
-  fetch(`${gw.url}/api/thing/${n}`, { method, headers: { 'airlock-agent-key': keys.billing }, ...(method === 'POST' ? { body: `{"n":${n}}` } : {}) })
+  fetch(`${gw.url}/api/thing/${n}`, {
+    method,
+    headers: { 'airlock-agent-key': keys.billing },
+    ...(method === 'POST' ? { body: `{"n":${n}}` } : {}),
+  })
 
 beforeAll(async () => {
   upstream = await startUpstream()
   enforcedDir = mkdtempSync(join(tmpdir(), 'airlock-enforced-'))
   shadowDir = mkdtempSync(join(tmpdir(), 'airlock-shadow-'))
-  await Promise.all([buildPolicy(policySource({ 'e.rego': ENFORCED }), enforcedDir), buildPolicy(policySource({ 'c.rego': STRICT }), shadowDir)])
+  await Promise.all([
+    buildPolicy(policySource({ 'e.rego': ENFORCED }), enforcedDir),
+    buildPolicy(policySource({ 'c.rego': STRICT }), shadowDir),
+  ])
   const routes = [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }]
   plain = await startTestGateway(testConfig({ policy: { dir: enforcedDir, watch: false }, routes }))
   shadowConfig = testConfig({ policy: { dir: enforcedDir, watch: true, shadow: { dir: shadowDir } }, routes })
@@ -52,7 +59,12 @@ afterAll(async () => {
 
 async function metric(gw: TestGateway, enforced: string, shadow: string): Promise<number> {
   const text = await (await fetch(`${gw.url}/metrics`)).text()
-  const m = text.match(new RegExp(`^airlock_shadow_disagreements_total\\{enforced_action="${enforced}",shadow_action="${shadow}"\\} (\\d+)`, 'm'))
+  const m = text.match(
+    new RegExp(
+      `^airlock_shadow_disagreements_total\\{enforced_action="${enforced}",shadow_action="${shadow}"\\} (\\d+)`,
+      'm',
+    ),
+  )
   return m ? Number(m[1]) : 0
 }
 

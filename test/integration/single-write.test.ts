@@ -3,8 +3,8 @@
 // probe then stalled in-flight requests under load (docs/performance.md). Large and streamed answers still stream.
 import { connect, Socket } from 'node:net'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { singleWrite, SINGLE_WRITE_MAX } from '../../gateway/node/single-write.ts'
-import { keys, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { SINGLE_WRITE_MAX, singleWrite } from '../../gateway/node/single-write.ts'
+import { keys, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 let upstream: TestUpstream
@@ -25,7 +25,9 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(small) })
     res.end(small)
   })
-  gw = await startTestGateway(testConfig({ routes: [{ name: 'httpbin', prefix: '/httpbin', upstream: upstream.url, allow_private: true }] }))
+  gw = await startTestGateway(
+    testConfig({ routes: [{ name: 'httpbin', prefix: '/httpbin', upstream: upstream.url, allow_private: true }] }),
+  )
 })
 afterAll(async () => {
   await gw?.close()
@@ -94,15 +96,22 @@ it('leaves bodyless, unknown-length and large answers as they are, and keeps sta
   expect(await singleWrite(bodyless)).toBe(bodyless)
   const stream = new Response(new ReadableStream({ start: (c) => c.close() }), { status: 200 })
   expect(await singleWrite(stream)).toBe(stream)
-  const big = new Response(new Uint8Array(SINGLE_WRITE_MAX + 1), { headers: { 'content-length': String(SINGLE_WRITE_MAX + 1) } })
-  expect(await singleWrite(big)).toBe(big)
-  const ok = new Response(new ReadableStream({ start(c) {
-      c.enqueue(new TextEncoder().encode('hi'))
-      c.close()
-    } }), {
-    status: 201,
-    headers: { 'content-length': '2', 'x-up': 'yes' },
+  const big = new Response(new Uint8Array(SINGLE_WRITE_MAX + 1), {
+    headers: { 'content-length': String(SINGLE_WRITE_MAX + 1) },
   })
+  expect(await singleWrite(big)).toBe(big)
+  const ok = new Response(
+    new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('hi'))
+        c.close()
+      },
+    }),
+    {
+      status: 201,
+      headers: { 'content-length': '2', 'x-up': 'yes' },
+    },
+  )
   const out = await singleWrite(ok)
   expect(out.status).toBe(201)
   expect(out.headers.get('x-up')).toBe('yes')

@@ -6,11 +6,19 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { HoldStore } from '../../gateway/core/holds/store.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
+import {
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+  testSecrets,
+} from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
-import type { HoldStore } from '../../gateway/core/holds/store.ts'
 
 const SIGNING = 'slack-signing-secret-for-tests'
 let upstream: TestUpstream
@@ -32,7 +40,9 @@ beforeAll(async () => {
   slack = await startUpstream((req, res) => {
     const method = req.url.replace(/^\/api\//, '')
     const text = req.body.toString()
-    const form = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text))
+    const form = (req.headers['content-type'] ?? '').includes('json')
+      ? JSON.parse(text)
+      : Object.fromEntries(new URLSearchParams(text))
     if (typeof form.blocks === 'string') form.blocks = JSON.parse(form.blocks)
     calls.push({ method, args: { ...form, auth: req.headers.authorization } })
     res.writeHead(200, { 'content-type': 'application/json' })
@@ -40,7 +50,9 @@ beforeAll(async () => {
       refusePosts--
       return void res.end(JSON.stringify({ ok: false, error: 'internal_error' }))
     }
-    res.end(JSON.stringify({ ok: true, channel: form.channel, ts: form.ts ?? `1700000000.${String(++ts).padStart(6, '0')}` }))
+    res.end(
+      JSON.stringify({ ok: true, channel: form.channel, ts: form.ts ?? `1700000000.${String(++ts).padStart(6, '0')}` }),
+    )
   })
   const policyDir = mkdtempSync(join(tmpdir(), 'airlock-slack-policy-'))
   await buildPolicy(policySource({ 'holdtest.rego': HOLD_RULES }), policyDir)
@@ -53,7 +65,10 @@ beforeAll(async () => {
       holds: { wait_s: 0.1 },
       slack: { bot_token_env: 'SLACK_BOT', signing_secret_env: 'SLACK_SIGNING', api_url: `${slack.url}/api/` },
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
-      approver_groups: { ops: { slack_channel: 'C0OPS', min_dwell_s: 0 }, payments: { slack_channel: 'C0PAY', min_dwell_s: 0 } },
+      approver_groups: {
+        ops: { slack_channel: 'C0OPS', min_dwell_s: 0 },
+        payments: { slack_channel: 'C0PAY', min_dwell_s: 0 },
+      },
       approvers: testApprovers!.map((a) => ({ ...a, slack_user_id: ids[a.id] })),
     }),
     { tickMs: 100 },
@@ -78,16 +93,28 @@ let n = 0
 const agent = (path: string, prefer = 'respond-async') =>
   fetch(`${gw.url}/api${path}`, {
     method: 'POST',
-    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer, 'airlock-intent': 'pay <!channel> `now`' },
+    headers: {
+      'airlock-agent-key': keys.billing,
+      'content-type': 'application/json',
+      prefer,
+      'airlock-intent': 'pay <!channel> `now`',
+    },
     body: JSON.stringify({ marker: `slack-${++n}-${Date.now()}` }),
   })
-const posted = (holdId: string) => until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
+const posted = (holdId: string) =>
+  until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
 /** The ts the gateway recorded for the hold's message (recorded after Slack answers the post, so wait for it). */
-const postedTs = (holdId: string, group = 'ops') => until(() => (gw.holds.store as HoldStore).slackMessage(holdId, group)?.ts)
+const postedTs = (holdId: string, group = 'ops') =>
+  until(() => (gw.holds.store as HoldStore).slackMessage(holdId, group)?.ts)
 const buttons = (call: Call) => (call.args.blocks as any[]).find((b) => b.type === 'actions')?.elements ?? []
 
 /** A block_actions interaction, signed exactly as Slack signs it. */
-function click(user: string, button: { action_id: string; value: string }, message: Call, opts: { secret?: string; at?: number } = {}) {
+function click(
+  user: string,
+  button: { action_id: string; value: string },
+  message: Call,
+  opts: { secret?: string; at?: number } = {},
+) {
   const payload = {
     type: 'block_actions',
     user: { id: user },
@@ -100,8 +127,22 @@ function click(user: string, button: { action_id: string; value: string }, messa
 }
 function signed(body: string, opts: { secret?: string; at?: number } = {}) {
   const t = String(opts.at ?? Math.floor(Date.now() / 1000))
-  const sig = `v0=${createHmac('sha256', opts.secret ?? SIGNING).update(`v0:${t}:${body}`).digest('hex')}`
-  return { body, send: () => fetch(`${gw.url}/_airlock/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': t, 'x-slack-signature': sig }, body }) }
+  const sig = `v0=${createHmac('sha256', opts.secret ?? SIGNING)
+    .update(`v0:${t}:${body}`)
+    .digest('hex')}`
+  return {
+    body,
+    send: () =>
+      fetch(`${gw.url}/_airlock/slack/interactions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': t,
+          'x-slack-signature': sig,
+        },
+        body,
+      }),
+  }
 }
 const state = async (id: string) => (await gw.holds.store.get(id))!.state
 const ephemeralTo = (user: string) => calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user)
@@ -124,9 +165,15 @@ describe('Slack approvals', () => {
 
     // Forged, stale, and a stranger's clicks change nothing.
     expect((await click('U0CAROL', approve, message, { secret: 'wrong' }).send()).status).toBe(401)
-    expect((await click('U0CAROL', approve, message, { at: Math.floor(Date.now() / 1000) - 301 }).send()).status).toBe(401)
+    expect((await click('U0CAROL', approve, message, { at: Math.floor(Date.now() / 1000) - 301 }).send()).status).toBe(
+      401,
+    )
     const tampered = click('U0CAROL', approve, message)
-    const bad = await fetch(`${gw.url}/_airlock/slack/interactions`, { method: 'POST', headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': 'v0=00' }, body: tampered.body })
+    const bad = await fetch(`${gw.url}/_airlock/slack/interactions`, {
+      method: 'POST',
+      headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)), 'x-slack-signature': 'v0=00' },
+      body: tampered.body,
+    })
     expect(bad.status).toBe(401)
     expect((await click('U0NOBODY', approve, message).send()).status).toBe(200)
     expect((await until(() => ephemeralTo('U0NOBODY')[0])).args.text).toContain('not an Airlock approver')
@@ -145,7 +192,9 @@ describe('Slack approvals', () => {
     // A replayed payload (same signed body) and a double click change nothing.
     expect((await first.send()).status).toBe(200)
     expect((await click('U0CAROL', approve, message).send()).status).toBe(200)
-    expect((await until(() => (ephemeralTo('U0CAROL').length >= 2 ? ephemeralTo('U0CAROL') : undefined))).at(-1)!.args.text).toContain('Nothing changed')
+    expect(
+      (await until(() => (ephemeralTo('U0CAROL').length >= 2 ? ephemeralTo('U0CAROL') : undefined))).at(-1)!.args.text,
+    ).toContain('Nothing changed')
     const marker = JSON.parse(upstream.received.at(-1)!.body.toString()).marker
     expect(upstream.received.filter((r) => r.body.toString().includes(marker))).toHaveLength(1)
     const audit = (await gw.holds.store.auditRecords()).filter((r) => r.hold_id === holdId)
@@ -154,7 +203,14 @@ describe('Slack approvals', () => {
     expect(audit.find((r) => r.type === 'slack.clicked')!.record).toMatchObject({ action: 'approve', via: 'slack' })
 
     // The message is updated in place: who decided, what happened, no buttons.
-    const update = await until(() => calls.find((c) => c.method === 'chat.update' && c.args.ts === ts && JSON.stringify(c.args.blocks).includes('sent, upstream answered 200')))
+    const update = await until(() =>
+      calls.find(
+        (c) =>
+          c.method === 'chat.update' &&
+          c.args.ts === ts &&
+          JSON.stringify(c.args.blocks).includes('sent, upstream answered 200'),
+      ),
+    )
     expect(update.args.channel).toBe('C0OPS')
     expect(JSON.stringify(update.args.blocks)).toContain('Approved by carol')
     expect(buttons(update)).toEqual([])
@@ -169,7 +225,9 @@ describe('Slack approvals', () => {
     message.args.ts = await postedTs(holdId)
     expect((await click('U0BOB', deny, message).send()).status).toBe(200)
     expect((await waiting).status).toBe(403)
-    await until(() => calls.find((c) => c.method === 'chat.update' && JSON.stringify(c.args.blocks).includes('Denied by bob')))
+    await until(() =>
+      calls.find((c) => c.method === 'chat.update' && JSON.stringify(c.args.blocks).includes('Denied by bob')),
+    )
   })
 
   it('a hold that needs a comment shows only "Open in console", and a crafted approve click is refused', async () => {
@@ -180,7 +238,9 @@ describe('Slack approvals', () => {
     expect(JSON.stringify(message.args.blocks)).toContain('needs a written comment')
     const fake = { action_id: 'airlock_approve', value: `${holdId}:${'0'.repeat(64)}` }
     expect((await click('U0BOB', fake, message).send()).status).toBe(200)
-    expect((await until(() => ephemeralTo('U0BOB').find((c) => c.args.text.includes('console')))).args.text).toContain('open it in the console')
+    expect((await until(() => ephemeralTo('U0BOB').find((c) => c.args.text.includes('console')))).args.text).toContain(
+      'open it in the console',
+    )
     expect(await state(holdId)).toBe('pending')
   })
 
@@ -199,7 +259,9 @@ describe('Slack approvals', () => {
     refusePosts = 1
     const res = await agent('/pay')
     const holdId = res.headers.get('airlock-hold-id')!
-    const refused = await until(() => calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)))
+    const refused = await until(() =>
+      calls.find((c) => c.method === 'chat.postMessage' && JSON.stringify(c.args.blocks).includes(holdId)),
+    )
     const after = calls.indexOf(refused) + 1
     expect(buttons(refused).map((b: any) => b.text.text)).toEqual(['Approve', 'Deny', 'Open in console'])
     // Approved while the post waits for its retry: the hold.approved update finds no message to update.
@@ -211,7 +273,10 @@ describe('Slack approvals', () => {
     expect(approved.status).toBe(200)
     await until(() => (gw.holds.store as HoldStore).get(holdId)?.state === 'executed' || undefined)
     // The retry (after the delivery's backoff) posts where the hold is now.
-    const retried = await until(() => calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0PAY'), 8000)
+    const retried = await until(
+      () => calls.slice(after).find((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0PAY'),
+      8000,
+    )
     expect(JSON.stringify(retried.args.blocks)).toContain('Approved by bob; sent, upstream answered 200')
     expect(buttons(retried)).toEqual([])
     expect(await postedTs(holdId, 'payments')).toBeTruthy()

@@ -6,7 +6,15 @@ import { join } from 'node:path'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testApprovers, testConfig, testSecrets, type TestGateway } from '../support/gateway.ts'
+import {
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+  testSecrets,
+} from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
@@ -31,8 +39,14 @@ beforeAll(async () => {
       holds: { wait_s: 0.1 },
       routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
       approver_groups: {
-        ops: { webhooks: [{ url: `${receiver.url}/std`, secret_env: 'STANDARD_SECRET', format: 'standard', allow_private: true }] },
-        payments: { webhooks: [{ url: `${receiver.url}/bad`, secret_env: 'NOT_WHSEC', format: 'standard', allow_private: true }] },
+        ops: {
+          webhooks: [
+            { url: `${receiver.url}/std`, secret_env: 'STANDARD_SECRET', format: 'standard', allow_private: true },
+          ],
+        },
+        payments: {
+          webhooks: [{ url: `${receiver.url}/bad`, secret_env: 'NOT_WHSEC', format: 'standard', allow_private: true }],
+        },
       },
       approvers: testApprovers,
     }),
@@ -53,7 +67,11 @@ const until = async (pred: () => boolean | Promise<boolean>, ms = 5000) => {
   }
 }
 const hold = (path: string) =>
-  fetch(`${gw.url}/api${path}`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' }, body: JSON.stringify({ n: Math.random() }) })
+  fetch(`${gw.url}/api${path}`, {
+    method: 'POST',
+    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', prefer: 'respond-async' },
+    body: JSON.stringify({ n: Math.random() }),
+  })
 
 it('signs hold events so the standardwebhooks library verifies them; webhook-id is the event id', async () => {
   const res = await hold('/hold')
@@ -63,13 +81,24 @@ it('signs hold events so the standardwebhooks library verifies them; webhook-id 
   const headers = Object.fromEntries(Object.entries(delivery.headers).map(([k, v]) => [k, String(v)]))
   expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/)
   expect(headers['airlock-signature']).toBeUndefined()
-  const event = new Webhook(SECRET).verify(delivery.body.toString(), headers) as { id: string; type: string; hold: { id: string } }
+  const event = new Webhook(SECRET).verify(delivery.body.toString(), headers) as {
+    id: string
+    type: string
+    hold: { id: string }
+  }
   expect(event.type).toBe('hold.created')
   expect(event.hold.id).toBe(holdId)
   expect(headers['webhook-id']).toBe(event.id)
   // Tampering or another key fails verification.
-  expect(() => new Webhook(SECRET).verify(delivery.body.toString().replace('hold.created', 'hold.decided'), headers)).toThrow()
-  expect(() => new Webhook(`whsec_${Buffer.from('another-key-another-key-another!').toString('base64')}`).verify(delivery.body.toString(), headers)).toThrow()
+  expect(() =>
+    new Webhook(SECRET).verify(delivery.body.toString().replace('hold.created', 'hold.decided'), headers),
+  ).toThrow()
+  expect(() =>
+    new Webhook(`whsec_${Buffer.from('another-key-another-key-another!').toString('base64')}`).verify(
+      delivery.body.toString(),
+      headers,
+    ),
+  ).toThrow()
 })
 
 it('a secret that is not whsec_ base64 fails the delivery with a clear error and sends nothing', async () => {

@@ -34,7 +34,10 @@ describe('traffic mix', () => {
 
 describe('a recorded run', () => {
   it('logs one decision line with its input per request and retry', () => {
-    const lines = readFileSync(summary.log, 'utf8').split('\n').filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l))
+    const lines = readFileSync(summary.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"decision"'))
+      .map((l) => JSON.parse(l))
     expect(lines.length).toBe(summary.decisions)
     expect(summary.decisions).toBeGreaterThanOrEqual(2000)
     for (const l of lines) {
@@ -50,7 +53,10 @@ describe('a recorded run', () => {
   })
 
   it('stores the holds people decided, and they match the log', () => {
-    const lines = readFileSync(summary.log, 'utf8').split('\n').filter((l) => l.includes('"msg":"decision"')).map((l) => JSON.parse(l))
+    const lines = readFileSync(summary.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"decision"'))
+      .map((l) => JSON.parse(l))
     const heldIds = new Set(lines.filter((l) => l.action === 'hold' && l.hold_id).map((l) => l.hold_id))
     const db = openSqlite(summary.database)
     try {

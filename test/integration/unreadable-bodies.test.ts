@@ -4,7 +4,7 @@
 // is denied by catchall.unreadable_body. The fake upstream proves nothing unread reached it.
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { keys, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
+import { keys, startTestGateway, type TestGateway, testApprovers, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 let slack: TestUpstream
@@ -29,13 +29,26 @@ afterAll(async () => {
 const MESSAGE = { channel: 'C0EXTERNAL', text: 'hey <!channel> the deploy is done' }
 
 /** node:http, so a test can send a header twice (an array value is sent as two header lines). */
-function post(headers: Record<string, string | string[]>, body: string | Buffer): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+function post(
+  headers: Record<string, string | string[]>,
+  body: string | Buffer,
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${gw.url}/slack/api/chat.postMessage`, { method: 'POST', headers: { 'airlock-agent-key': keys.billing, ...headers } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null'), headers: res.headers }))
-    })
+    const req = request(
+      `${gw.url}/slack/api/chat.postMessage`,
+      { method: 'POST', headers: { 'airlock-agent-key': keys.billing, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString() || 'null'),
+            headers: res.headers,
+          }),
+        )
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -54,7 +67,10 @@ describe('example policies fail closed on bodies they cannot read', () => {
 
   it('a Slack message with two Content-Type headers is denied', async () => {
     const before = slack.received.length
-    const res = await post({ 'content-type': ['application/json', 'application/x-www-form-urlencoded'] }, JSON.stringify(MESSAGE))
+    const res = await post(
+      { 'content-type': ['application/json', 'application/x-www-form-urlencoded'] },
+      JSON.stringify(MESSAGE),
+    )
     expect(res.status).toBe(403)
     expect(res.body.error).toMatchObject({ code: 'AIRLOCK_DENIED', rule: 'catchall.unreadable_body' })
     expect(res.body.error.message).toContain('more than one Content-Type')
@@ -71,7 +87,10 @@ describe('example policies fail closed on bodies they cannot read', () => {
     expect(line).toMatchObject({ action: 'hold', rule: 'slack.mass_mention' })
     expect(slack.received.length).toBe(before)
 
-    const json = await post({ 'content-type': 'application/json' }, JSON.stringify({ ...MESSAGE, text: `${MESSAGE.text} (json)` }))
+    const json = await post(
+      { 'content-type': 'application/json' },
+      JSON.stringify({ ...MESSAGE, text: `${MESSAGE.text} (json)` }),
+    )
     expect(json.headers['airlock-hold-id']).toBeTruthy()
     expect(gw.decisions().at(-1)).toMatchObject({ action: 'hold', rule: 'slack.mass_mention' })
   })

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { guardedConnector } from '../../gateway/node/ssrf.ts'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { keys, policySource, startTestGateway, testApprovers, testConfig } from '../support/gateway.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
@@ -47,7 +47,10 @@ describe('webhook deliveries do not follow redirects', () => {
         holds: { wait_s: 0.1 },
         routes: [{ name: 'api', prefix: '/api', upstream: upstream.url, allow_private: true }],
         // allow_private on the hook: even a destination the hook itself may reach is not reached through a redirect.
-        approver_groups: { payments: {}, ops: { webhooks: [{ url: `${redirecting.url}/hook`, secret_env: 'WEBHOOK_SECRET', allow_private: true }] } },
+        approver_groups: {
+          payments: {},
+          ops: { webhooks: [{ url: `${redirecting.url}/hook`, secret_env: 'WEBHOOK_SECRET', allow_private: true }] },
+        },
         approvers: testApprovers,
       }),
       { tickMs: 100 },

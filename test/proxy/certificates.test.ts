@@ -6,14 +6,24 @@ import { X509Certificate } from 'node:crypto'
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { isIP, connect as netConnect } from 'node:net'
 import { join } from 'node:path'
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls'
+import { type PeerCertificate, connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { caPaths, initCa, readCa } from '../../gateway/node/proxy/ca-store.ts'
 import { createCa, loadCa } from '../../gateway/node/proxy/certificates.ts'
 import { LeafCache } from '../../gateway/node/proxy/leaf-cache.ts'
 import { startGateway } from '../../gateway/node/server.ts'
-import { keys, testConfig, type TestGateway } from '../support/gateway.ts'
-import { caFileOf, proxyPolicy, run, startHttpsUpstream, startProxyGateway, testPki, tmp, type HttpsUpstream, type TestPki } from './support.ts'
+import { keys, type TestGateway, testConfig } from '../support/gateway.ts'
+import {
+  caFileOf,
+  type HttpsUpstream,
+  proxyPolicy,
+  run,
+  startHttpsUpstream,
+  startProxyGateway,
+  type TestPki,
+  testPki,
+  tmp,
+} from './support.ts'
 
 let pki: TestPki
 let upstream: HttpsUpstream
@@ -52,7 +62,7 @@ function leafFor(host: string): Promise<PeerCertificate & { pem: string }> {
 }
 
 describe('leaf certificates', () => {
-  it('name the CONNECT host in the SAN, are issued by Airlock\'s CA and valid for about a day', async () => {
+  it("name the CONNECT host in the SAN, are issued by Airlock's CA and valid for about a day", async () => {
     const before = Date.now()
     const leaf = await leafFor('localhost')
     expect(leaf.subjectaltname).toBe('DNS:localhost')
@@ -82,10 +92,14 @@ describe('leaf certificates', () => {
     expect(gw.leaves!.minted).toBe(minted)
   })
 
-  it('pass OpenSSL\'s strict verification as TLS server certificates', async () => {
+  it("pass OpenSSL's strict verification as TLS server certificates", async () => {
     const dir = tmp()
     writeFileSync(join(dir, 'leaf.pem'), (await leafFor('localhost')).pem)
-    const out = execFileSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caFileOf(gw), join(dir, 'leaf.pem')], { encoding: 'utf8' })
+    const out = execFileSync(
+      'openssl',
+      ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', caFileOf(gw), join(dir, 'leaf.pem')],
+      { encoding: 'utf8' },
+    )
     expect(out.trim()).toMatch(/: OK$/)
   })
 

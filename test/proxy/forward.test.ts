@@ -1,9 +1,9 @@
 // HTTP forward proxy: absolute-form requests (HTTP_PROXY, plain http://) go through the same pipeline as routed ones,
 // with the agent identified by Proxy-Authorization and the route found by the destination's origin.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { keys, startTestGateway, testConfig, type TestGateway } from '../support/gateway.ts'
+import { keys, startTestGateway, type TestGateway, testConfig } from '../support/gateway.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
-import { curl, proxyPolicy, proxyUrl, startProxyGateway, testPki, type TestPki } from './support.ts'
+import { curl, proxyPolicy, proxyUrl, startProxyGateway, type TestPki, testPki } from './support.ts'
 
 let pki: TestPki
 let plain: TestUpstream
@@ -13,7 +13,15 @@ beforeAll(async () => {
   pki = await testPki()
   plain = await startUpstream()
   gw = await startProxyGateway(pki, await proxyPolicy(), {
-    routes: [{ name: 'plain', upstream: plain.url, allow_private: true, credential: { env: 'UPSTREAM_TOKEN' }, agents: ['billing-bot'] }],
+    routes: [
+      {
+        name: 'plain',
+        upstream: plain.url,
+        allow_private: true,
+        credential: { env: 'UPSTREAM_TOKEN' },
+        agents: ['billing-bot'],
+      },
+    ],
   })
 })
 afterAll(async () => {
@@ -22,17 +30,36 @@ afterAll(async () => {
 })
 
 describe('absolute-form requests', () => {
-  it('are evaluated and forwarded with the route\'s credential (curl --proxy with the key in the URL)', async () => {
+  it("are evaluated and forwarded with the route's credential (curl --proxy with the key in the URL)", async () => {
     const before = plain.received.length
-    const r = await curl(['--proxy', proxyUrl(gw), '-H', 'authorization: Bearer sdk-placeholder', `${plain.url}/v1/items?limit=2`])
+    const r = await curl([
+      '--proxy',
+      proxyUrl(gw),
+      '-H',
+      'authorization: Bearer sdk-placeholder',
+      `${plain.url}/v1/items?limit=2`,
+    ])
     expect(r.status).toBe(200)
     expect(JSON.parse(r.body)).toMatchObject({ method: 'GET', url: '/v1/items?limit=2' })
     expect(plain.received.length).toBe(before + 1)
     const seen = plain.received.at(-1)!.headers
     expect(seen.authorization).toBe('Bearer sk_live_real_upstream_secret')
     expect(seen['proxy-authorization']).toBeUndefined()
-    expect(gw.decisions().at(-1)).toMatchObject({ mode: 'forward', route: 'plain', agent: 'billing-bot', action: 'allow', rule: 'p.read', url_path: '/v1/items', status: 200 })
-    expect(gw.decisions().at(-1)!.input.request).toMatchObject({ url: `${plain.url}/v1/items?limit=2`, scheme: 'http', path: '/v1/items', query: { limit: ['2'] } })
+    expect(gw.decisions().at(-1)).toMatchObject({
+      mode: 'forward',
+      route: 'plain',
+      agent: 'billing-bot',
+      action: 'allow',
+      rule: 'p.read',
+      url_path: '/v1/items',
+      status: 200,
+    })
+    expect(gw.decisions().at(-1)!.input.request).toMatchObject({
+      url: `${plain.url}/v1/items?limit=2`,
+      scheme: 'http',
+      path: '/v1/items',
+      query: { limit: ['2'] },
+    })
   })
 
   it('take the key from --proxy-user too, as the password or as the user with an empty password', async () => {
@@ -42,7 +69,7 @@ describe('absolute-form requests', () => {
     }
   })
 
-  it('apply the route\'s agent list: another agent is refused with 403', async () => {
+  it("apply the route's agent list: another agent is refused with 403", async () => {
     const r = await curl(['--proxy', proxyUrl(gw, keys.dev, 'dev-bot'), `${plain.url}/get`])
     expect(r.status).toBe(403)
     expect(JSON.parse(r.body).error.code).toBe('AIRLOCK_AGENT_NOT_ALLOWED')
@@ -50,7 +77,15 @@ describe('absolute-form requests', () => {
 
   it('are denied by the policy like any request, and the upstream sees nothing', async () => {
     const before = plain.received.length
-    const r = await curl(['--proxy', proxyUrl(gw), '--data', '{}', '-H', 'content-type: application/json', `${plain.url}/v1/items`])
+    const r = await curl([
+      '--proxy',
+      proxyUrl(gw),
+      '--data',
+      '{}',
+      '-H',
+      'content-type: application/json',
+      `${plain.url}/v1/items`,
+    ])
     expect(r.status).toBe(403)
     expect(JSON.parse(r.body).error).toMatchObject({ code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny' })
     expect(plain.received.length).toBe(before)
@@ -94,7 +129,9 @@ describe('407', () => {
 
 describe('with proxy mode off', () => {
   it('absolute-form and CONNECT are refused: Airlock is not an open proxy', async () => {
-    const off = await startTestGateway(testConfig({ routes: [{ name: 'plain', prefix: '/plain', upstream: plain.url, allow_private: true }] }))
+    const off = await startTestGateway(
+      testConfig({ routes: [{ name: 'plain', prefix: '/plain', upstream: plain.url, allow_private: true }] }),
+    )
     try {
       const before = plain.received.length
       const abs = await curl(['--proxy', proxyUrl(off), `${plain.url}/plain/get`])

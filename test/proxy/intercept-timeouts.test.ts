@@ -5,7 +5,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keys, type TestGateway } from '../support/gateway.ts'
-import { proxyPolicy, startHttpsUpstream, startProxyGateway, testPki, type HttpsUpstream } from './support.ts'
+import { type HttpsUpstream, proxyPolicy, startHttpsUpstream, startProxyGateway, testPki } from './support.ts'
 
 let api: HttpsUpstream
 let gw: TestGateway
@@ -65,7 +65,9 @@ describe('intercepted connections are bounded too', () => {
     const tls = tlsConnect({ socket: raw, servername: 'localhost', rejectUnauthorized: false })
     await new Promise<void>((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject))
     const before = api.received.length
-    tls.write('POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"amount":')
+    tls.write(
+      'POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"amount":',
+    )
     const ms = await closedWithin(tls)
     expect(ms).toBeGreaterThanOrEqual(600)
     expect(ms).toBeLessThan(4000)
@@ -80,7 +82,9 @@ describe('intercepted connections are bounded too', () => {
     tls.on('data', (d) => (answer += d.toString()))
     const body = JSON.stringify({ amount: 500, currency: 'usd', marker: crypto.randomUUID() })
     const t0 = Date.now()
-    tls.write(`POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nPrefer: wait=2\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+    tls.write(
+      `POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nPrefer: wait=2\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    )
     const end = Date.now() + 8000
     while (!answer.includes('\r\n\r\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900) // waited the full 2 s, more than body_timeout_ms

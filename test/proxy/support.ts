@@ -7,11 +7,18 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ConfigInput } from '../../gateway/core/config/schema.ts'
-import { createCa, issueLeaf, loadCa } from '../../gateway/node/proxy/certificates.ts'
 import { initCa } from '../../gateway/node/proxy/ca-store.ts'
+import { createCa, issueLeaf, loadCa } from '../../gateway/node/proxy/certificates.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { keys, policySource, startTestGateway, testApprovers, testConfig, type TestGateway } from '../support/gateway.ts'
-import { echo, startUpstream, type Handler, type TestUpstream } from '../support/upstream.ts'
+import {
+  keys,
+  policySource,
+  startTestGateway,
+  type TestGateway,
+  testApprovers,
+  testConfig,
+} from '../support/gateway.ts'
+import { echo, type Handler, startUpstream, type TestUpstream } from '../support/upstream.ts'
 
 export const tmp = () => mkdtempSync(join(tmpdir(), 'airlock-proxy-test-'))
 
@@ -153,14 +160,22 @@ export interface Run {
 /** Runs a client with only the environment it is given (plus PATH/HOME), so no proxy setting leaks in or out. */
 export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })
-    })
+    execFile(
+      cmd,
+      args,
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })
+      },
+    )
   })
 }
 
 /** curl with the status code appended as the last line. */
-export async function curl(args: string[], env: Record<string, string> = {}): Promise<{ status: number; body: string; stderr: string; code: number }> {
+export async function curl(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number; body: string; stderr: string; code: number }> {
   const r = await run('curl', ['-sS', '-w', '\n%{http_code}', ...args], env)
   const at = r.stdout.lastIndexOf('\n')
   return { status: Number(r.stdout.slice(at + 1)), body: r.stdout.slice(0, at), stderr: r.stderr, code: r.code }

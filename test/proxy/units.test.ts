@@ -2,11 +2,11 @@
 // CONNECT input; CONNECT target parsing; the config rules that keep proxy mode unambiguous.
 import { describe, expect, it } from 'vitest'
 import { type ConfigError, parseConfig } from '../../gateway/core/config/load.ts'
-import { configSchema, type ConfigInput } from '../../gateway/core/config/schema.ts'
+import { type ConfigInput, configSchema } from '../../gateway/core/config/schema.ts'
 import { buildInput } from '../../gateway/core/pipeline/input.ts'
 import { Router, routeForHold, UNKNOWN_ROUTE } from '../../gateway/core/pipeline/route.ts'
-import { parseAuthority } from '../../gateway/node/proxy/tunnel.ts'
 import { proxyKey } from '../../gateway/node/proxy/auth.ts'
+import { parseAuthority } from '../../gateway/node/proxy/tunnel.ts'
 
 const config = (input: ConfigInput) => configSchema.parse(input)
 const routes = config({
@@ -57,7 +57,11 @@ describe('Router', () => {
 
   it('a hold on an unknown host is sent with the unknown-host route, only while proxy mode is on', () => {
     const on = config({ proxy: { enabled: true, allow_private: true } })
-    expect(routeForHold(on, UNKNOWN_ROUTE, 'https://x.example/a')).toMatchObject({ name: '', upstream: 'https://x.example', allow_private: true })
+    expect(routeForHold(on, UNKNOWN_ROUTE, 'https://x.example/a')).toMatchObject({
+      name: '',
+      upstream: 'https://x.example',
+      allow_private: true,
+    })
     expect(routeForHold(config({}), UNKNOWN_ROUTE, 'https://x.example/a')).toBeUndefined()
   })
 })
@@ -71,13 +75,34 @@ describe('the CONNECT input', () => {
       body: null,
       bodySha256: 'e3b0',
       agent: { id: 'a', owner: 'o', labels: {} },
-      route: { name: '', upstream: 'https://pypi.org', agent_key: ['header'], allow_private: false, allow_encoded_slashes: false, forwarded: 'none', idempotency_key: false, protocol: 'http' },
+      route: {
+        name: '',
+        upstream: 'https://pypi.org',
+        agent_key: ['header'],
+        allow_private: false,
+        allow_encoded_slashes: false,
+        forwarded: 'none',
+        idempotency_key: false,
+        protocol: 'http',
+      },
       nowMs: 0,
       pendingHolds: {},
     })
     expect(input.request).toEqual({
-      method: 'CONNECT', url: 'pypi.org:443', scheme: '', host: 'pypi.org', port: 443, path: '', parsed_path: [], query: {},
-      headers: { 'proxy-authorization': '[redacted]' }, body: null, body_media_type: null, body_parse_error: null, body_size: 0, body_sha256: 'e3b0',
+      method: 'CONNECT',
+      url: 'pypi.org:443',
+      scheme: '',
+      host: 'pypi.org',
+      port: 443,
+      path: '',
+      parsed_path: [],
+      query: {},
+      headers: { 'proxy-authorization': '[redacted]' },
+      body: null,
+      body_media_type: null,
+      body_parse_error: null,
+      body_size: 0,
+      body_sha256: 'e3b0',
     })
     expect(input.route).toEqual({ name: '', upstream: 'https://pypi.org' })
   })
@@ -93,7 +118,15 @@ describe('parseAuthority', () => {
     expect(parseAuthority(target)).toEqual({ host, port, origin })
   })
 
-  it.each(['api.example.com', 'api.example.com:65536', ':443', 'a_b.example.com:443', '[nothex]:443', 'x.com:443/p', ''])('refuses %j', (target) => {
+  it.each([
+    'api.example.com',
+    'api.example.com:65536',
+    ':443',
+    'a_b.example.com:443',
+    '[nothex]:443',
+    'x.com:443/p',
+    '',
+  ])('refuses %j', (target) => {
     expect(() => parseAuthority(target)).toThrow(/CONNECT needs host:port/)
   })
 })
@@ -120,12 +153,36 @@ describe('config', () => {
     return ''
   }
   it.each([
-    ['a route without prefix, hosts or port and proxy mode off', 'routes:\n  - {name: a, upstream: "https://a"}\n', /routes\[0\]: the route is unreachable/],
-    ['two routes claiming one host', 'routes:\n  - {name: a, hosts: [x.internal], upstream: "https://a"}\n  - {name: b, hosts: [X.internal], upstream: "https://b"}\n', /routes\[1\]\.hosts\[0\]: host "x\.internal" already selects route "a"/],
-    ['two routes owning one port', 'routes:\n  - {name: a, port: 9001, upstream: "https://a"}\n  - {name: b, port: 9001, upstream: "https://b"}\n', /routes\[1\]\.port: duplicate route port "9001"/],
-    ['a route on the main port', 'routes:\n  - {name: a, port: 8080, upstream: "https://a"}\n', /routes\[0\]\.port: is the main listener's port/],
-    ['a host with a port', 'routes:\n  - {name: a, hosts: ["x.internal:80"], upstream: "https://a"}\n', /routes\[0\]\.hosts\[0\]: must be a host name/],
-    ['one origin, two tls settings', 'proxy: {enabled: true}\nroutes:\n  - {name: a, upstream: "https://a.example/v1", tls: tunnel}\n  - {name: b, upstream: "https://a.example/v2", tls: intercept}\n', /routes\[1\]\.tls: routes "a" and "b" share the upstream https:\/\/a\.example/],
+    [
+      'a route without prefix, hosts or port and proxy mode off',
+      'routes:\n  - {name: a, upstream: "https://a"}\n',
+      /routes\[0\]: the route is unreachable/,
+    ],
+    [
+      'two routes claiming one host',
+      'routes:\n  - {name: a, hosts: [x.internal], upstream: "https://a"}\n  - {name: b, hosts: [X.internal], upstream: "https://b"}\n',
+      /routes\[1\]\.hosts\[0\]: host "x\.internal" already selects route "a"/,
+    ],
+    [
+      'two routes owning one port',
+      'routes:\n  - {name: a, port: 9001, upstream: "https://a"}\n  - {name: b, port: 9001, upstream: "https://b"}\n',
+      /routes\[1\]\.port: duplicate route port "9001"/,
+    ],
+    [
+      'a route on the main port',
+      'routes:\n  - {name: a, port: 8080, upstream: "https://a"}\n',
+      /routes\[0\]\.port: is the main listener's port/,
+    ],
+    [
+      'a host with a port',
+      'routes:\n  - {name: a, hosts: ["x.internal:80"], upstream: "https://a"}\n',
+      /routes\[0\]\.hosts\[0\]: must be a host name/,
+    ],
+    [
+      'one origin, two tls settings',
+      'proxy: {enabled: true}\nroutes:\n  - {name: a, upstream: "https://a.example/v1", tls: tunnel}\n  - {name: b, upstream: "https://a.example/v2", tls: intercept}\n',
+      /routes\[1\]\.tls: routes "a" and "b" share the upstream https:\/\/a\.example/,
+    ],
   ])('%s', (_name, text, pattern) => {
     expect(problems(text)).toMatch(pattern)
   })

@@ -43,20 +43,27 @@ describe('userinfo in forward-proxy URLs is refused', () => {
   it.each([
     ['GET', ''],
     ['POST', 'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'],
-  ])('%s http://user:pass@host/ answers 400 AIRLOCK_PROXY_BAD_TARGET and the password is nowhere', async (method, rest) => {
-    const before = plain.received.length
-    const logsBefore = gw.logs.length
-    const target = plain.url.replace('http://', `http://agent:${PASSWORD}@`) + '/v1/items'
-    const res = await raw(`${method} ${target} HTTP/1.1\r\nHost: ${new URL(plain.url).host}\r\n${proxyAuth}Connection: close\r\n${rest || '\r\n'}`)
-    expect(res).toMatch(/^HTTP\/1\.1 400 /)
-    expect(res).toContain('AIRLOCK_PROXY_BAD_TARGET')
-    expect(res).toContain('user:password@')
-    expect(res).not.toContain(PASSWORD)
-    expect(plain.received.length).toBe(before)
-    const logs = JSON.stringify(gw.logs.slice(logsBefore))
-    expect(gw.logs.slice(logsBefore).some((l) => l.msg === 'decision' && l.error_code === 'AIRLOCK_PROXY_BAD_TARGET')).toBe(true)
-    expect(logs).not.toContain(PASSWORD)
-  })
+  ])(
+    '%s http://user:pass@host/ answers 400 AIRLOCK_PROXY_BAD_TARGET and the password is nowhere',
+    async (method, rest) => {
+      const before = plain.received.length
+      const logsBefore = gw.logs.length
+      const target = plain.url.replace('http://', `http://agent:${PASSWORD}@`) + '/v1/items'
+      const res = await raw(
+        `${method} ${target} HTTP/1.1\r\nHost: ${new URL(plain.url).host}\r\n${proxyAuth}Connection: close\r\n${rest || '\r\n'}`,
+      )
+      expect(res).toMatch(/^HTTP\/1\.1 400 /)
+      expect(res).toContain('AIRLOCK_PROXY_BAD_TARGET')
+      expect(res).toContain('user:password@')
+      expect(res).not.toContain(PASSWORD)
+      expect(plain.received.length).toBe(before)
+      const logs = JSON.stringify(gw.logs.slice(logsBefore))
+      expect(
+        gw.logs.slice(logsBefore).some((l) => l.msg === 'decision' && l.error_code === 'AIRLOCK_PROXY_BAD_TARGET'),
+      ).toBe(true)
+      expect(logs).not.toContain(PASSWORD)
+    },
+  )
 })
 
 describe('redactUrl never shows userinfo', () => {

@@ -1,13 +1,13 @@
 // Starts a real gateway (Node adapter, real compiled Rego, loopback port) for integration tests, with its log
 // lines captured so tests can assert on them.
-import { Writable } from 'node:stream'
-import { resolve } from 'node:path'
+
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { configSchema, type Config, type ConfigInput } from '../../gateway/core/config/schema.ts'
+import { join, resolve } from 'node:path'
+import { Writable } from 'node:stream'
+import { type Config, type ConfigInput, configSchema } from '../../gateway/core/config/schema.ts'
 import { createLogger } from '../../gateway/node/logger.ts'
-import { startGateway, type RunningGateway, type StartOptions } from '../../gateway/node/server.ts'
+import { type RunningGateway, type StartOptions, startGateway } from '../../gateway/node/server.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 
 export const COMPILED_POLICY = resolve(repoRoot, 'build/policy')
@@ -32,7 +32,11 @@ export const testSecrets: Record<string, string> = {
   WEBHOOK_SECRET: 'whsec_test_signing_secret',
 }
 
-export const approverTokens = { alice: 'approver-alice-token', bob: 'approver-bob-token', carol: 'approver-carol-token' } as const
+export const approverTokens = {
+  alice: 'approver-alice-token',
+  bob: 'approver-bob-token',
+  carol: 'approver-carol-token',
+} as const
 
 /** alice owns billing-bot, so she may never approve its requests. */
 export const testApprovers: ConfigInput['approvers'] = [
@@ -44,7 +48,10 @@ export const testApprovers: ConfigInput['approvers'] = [
 /** A policy source folder: the real library and capabilities, plus the given rule files. */
 export function policySource(rules: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-rego-'))
-  cpSync(join(repoRoot, 'policies/lib'), join(dir, 'lib'), { recursive: true, filter: (p) => !p.endsWith('_test.rego') })
+  cpSync(join(repoRoot, 'policies/lib'), join(dir, 'lib'), {
+    recursive: true,
+    filter: (p) => !p.endsWith('_test.rego'),
+  })
   cpSync(join(repoRoot, 'policies/capabilities.json'), join(dir, 'capabilities.json'))
   for (const [name, text] of Object.entries(rules)) writeFileSync(join(dir, name), text)
   return dir
@@ -74,6 +81,13 @@ export async function startTestGateway(config: Config, extra: Partial<StartOptio
     },
   })
   const logger = createLogger('debug', sink)
-  const gw = await startGateway({ config, logger, secrets: (n) => testSecrets[n], port: 0, shutdownGraceMs: 100, ...extra })
+  const gw = await startGateway({
+    config,
+    logger,
+    secrets: (n) => testSecrets[n],
+    port: 0,
+    shutdownGraceMs: 100,
+    ...extra,
+  })
   return Object.assign(gw, { logs, decisions: () => logs.filter((l) => l.msg === 'decision') })
 }

@@ -29,15 +29,23 @@ function paymentsServer(calls: Record<string, number>): McpServer {
     return result
   }
   const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] })
-  server.registerTool('get_balance', { description: 'The account balance' }, async () => ran('get_balance', text('balance: 1,000.00 USD')))
+  server.registerTool('get_balance', { description: 'The account balance' }, async () =>
+    ran('get_balance', text('balance: 1,000.00 USD')),
+  )
   server.registerTool(
     'refund_payment',
-    { description: 'Refund a payment', inputSchema: { payment_id: z.string(), amount_cents: z.number().int().optional(), reason: z.string().optional() } },
+    {
+      description: 'Refund a payment',
+      inputSchema: { payment_id: z.string(), amount_cents: z.number().int().optional(), reason: z.string().optional() },
+    },
     async (a) => ran('refund_payment', text(`refunded ${a.amount_cents ?? 'all'} on ${a.payment_id}`)),
   )
   server.registerTool(
     'create_payout',
-    { description: 'Pay out to a bank account', inputSchema: { amount_cents: z.number().int(), destination: z.string() } },
+    {
+      description: 'Pay out to a bank account',
+      inputSchema: { amount_cents: z.number().int(), destination: z.string() },
+    },
     async (a) => ran('create_payout', text(`paid out ${a.amount_cents} to ${a.destination}`)),
   )
   server.registerTool(
@@ -45,7 +53,9 @@ function paymentsServer(calls: Record<string, number>): McpServer {
     { description: 'Update a customer', inputSchema: { customer_id: z.string(), email: z.string().optional() } },
     async (a) => ran('update_customer', text(`updated ${a.customer_id}`)),
   )
-  server.registerTool('wipe_ledger', { description: 'No policy allows this one' }, async () => ran('wipe_ledger', text('wiped')))
+  server.registerTool('wipe_ledger', { description: 'No policy allows this one' }, async () =>
+    ran('wipe_ledger', text('wiped')),
+  )
   server.registerTool(
     'list_payments',
     { description: 'Every payment, slowly', inputSchema: { steps: z.number().int() } },
@@ -53,7 +63,11 @@ function paymentsServer(calls: Record<string, number>): McpServer {
       const token = extra._meta?.progressToken
       for (let i = 1; i <= a.steps; i++) {
         await new Promise((r) => setTimeout(r, 150))
-        if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: a.steps } })
+        if (token !== undefined)
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: a.steps },
+          })
       }
       return ran('list_payments', text('p'.repeat(LONG_RESULT_CHARS)))
     },
@@ -79,7 +93,10 @@ export async function startMcpServer(): Promise<TestMcpServer> {
       parsed = undefined
     }
     if (!transport && req.method === 'POST' && isInitializeRequest(parsed)) {
-      const t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, t) })
+      const t = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void sessions.set(id, t),
+      })
       await paymentsServer(calls).connect(t)
       transport = t
     }

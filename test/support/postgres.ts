@@ -23,7 +23,10 @@ function binDir(): string {
   const root = '/usr/lib/postgresql'
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : []
   const v = versions.sort((a, b) => Number(b) - Number(a))[0]
-  if (!v) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql/<version>/bin: apt-get install postgresql')
+  if (!v)
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql/<version>/bin: apt-get install postgresql',
+    )
   return join(root, v, 'bin')
 }
 
@@ -52,7 +55,12 @@ export async function startPostgres(): Promise<PgCluster> {
     chmodSync(dir, 0o700)
   }
   const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(join(bin, cmd), args, { uid: asRoot ? uid : undefined, gid: asRoot ? gid : undefined, encoding: 'utf8', cwd: dir })
+    const r = spawnSync(join(bin, cmd), args, {
+      uid: asRoot ? uid : undefined,
+      gid: asRoot ? gid : undefined,
+      encoding: 'utf8',
+      cwd: dir,
+    })
     if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr || r.stdout}`)
   }
   run('initdb', ['-D', data, '-U', 'airlock', '--auth=trust', '-E', 'UTF8', '--no-sync'])

@@ -41,7 +41,12 @@ export async function startUpstream(handler: Handler = echo, opts: UpstreamOptio
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) }
+      const r: Received = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      }
       received.push(r)
       Promise.resolve(current(r, res)).catch((err) => {
         res.destroy(err as Error)

@@ -24,7 +24,18 @@ function hold(state: HoldState, over: Partial<Hold> = {}): Hold {
     body: null,
     body_sha256: '0'.repeat(64),
     intent: null,
-    decision: { action: 'hold', reason: 'money moves', rule: 'stripe.refund', risk: 'high', summary: 'Refund', approvers: ['payments'], approvals_required: 1, require_comment: false, timeout_s: 900, sample_rate: 0 },
+    decision: {
+      action: 'hold',
+      reason: 'money moves',
+      rule: 'stripe.refund',
+      risk: 'high',
+      summary: 'Refund',
+      approvers: ['payments'],
+      approvals_required: 1,
+      require_comment: false,
+      timeout_s: 900,
+      sample_rate: 0,
+    },
     decision_id: 'd-created',
     policy_revision: 'r',
     groups: ['payments'],
@@ -41,7 +52,10 @@ describe('agentWait', () => {
   it('waits the configured default, what the agent asks within the maximum, or not at all for respond-async', () => {
     expect(agentWait(null, holds)).toEqual({ waitMs: holds.wait_s * 1000, respondAsync: false })
     expect(agentWait('wait=1', holds)).toEqual({ waitMs: 1000, respondAsync: false })
-    expect(agentWait(`wait=${holds.max_wait_s + 100}`, holds)).toEqual({ waitMs: holds.max_wait_s * 1000, respondAsync: false })
+    expect(agentWait(`wait=${holds.max_wait_s + 100}`, holds)).toEqual({
+      waitMs: holds.max_wait_s * 1000,
+      respondAsync: false,
+    })
     expect(agentWait('respond-async, wait=5', holds)).toEqual({ waitMs: 0, respondAsync: true })
   })
 })
@@ -65,14 +79,27 @@ describe('answerAgent', () => {
   })
 
   it('answers a settled hold by its state, whether or not the agent asked to wait', async () => {
-    const executed = hold('executed', { response: { status: 201, headers: [['content-type', 'application/json']], body: new TextEncoder().encode('{"id":"re_1"}'), truncated: false } })
+    const executed = hold('executed', {
+      response: {
+        status: 201,
+        headers: [['content-type', 'application/json']],
+        body: new TextEncoder().encode('{"id":"re_1"}'),
+        truncated: false,
+      },
+    })
     for (const respondAsync of [true, false]) {
       const res = answerAgent(executed, { respondAsync, retryAfterS: 5 })
       expect(res.status).toBe(201)
       expect(await res.text()).toBe('{"id":"re_1"}')
-      expect(answerAgent(hold('denied'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_DENIED')
-      expect(answerAgent(hold('expired'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_EXPIRED')
-      expect(answerAgent(hold('outcome_unknown'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code')).toBe('AIRLOCK_HOLD_OUTCOME_UNKNOWN')
+      expect(answerAgent(hold('denied'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code')).toBe(
+        'AIRLOCK_HOLD_DENIED',
+      )
+      expect(answerAgent(hold('expired'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code')).toBe(
+        'AIRLOCK_HOLD_EXPIRED',
+      )
+      expect(
+        answerAgent(hold('outcome_unknown'), { respondAsync, retryAfterS: 5 }).headers.get('airlock-error-code'),
+      ).toBe('AIRLOCK_HOLD_OUTCOME_UNKNOWN')
     }
   })
 })

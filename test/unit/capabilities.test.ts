@@ -8,7 +8,12 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { findOpa } from '../../gateway/node/toolchain/opa.ts'
-import { CAPABILITIES_PATH, classifyBuiltins, formatCapabilities, generateCapabilities } from '../../tools/gen-capabilities.ts'
+import {
+  CAPABILITIES_PATH,
+  classifyBuiltins,
+  formatCapabilities,
+  generateCapabilities,
+} from '../../tools/gen-capabilities.ts'
 
 const run = promisify(execFile)
 const TIMEOUT = 60_000 // the first run may build OPA
@@ -24,7 +29,18 @@ async function build(source: string): Promise<{ ok: boolean; output: string; fil
   dirs.push(dir)
   const file = join(dir, 'policy.rego')
   await writeFile(file, source)
-  const args = ['build', '-t', 'wasm', '-e', 'airlock/decision', '--capabilities', CAPABILITIES_PATH, '-o', join(dir, 'bundle.tar.gz'), file]
+  const args = [
+    'build',
+    '-t',
+    'wasm',
+    '-e',
+    'airlock/decision',
+    '--capabilities',
+    CAPABILITIES_PATH,
+    '-o',
+    join(dir, 'bundle.tar.gz'),
+    file,
+  ]
   try {
     const { stdout, stderr } = await run(findOpa(), args)
     return { ok: true, output: stdout + stderr, file }
@@ -51,10 +67,14 @@ describe('policies/capabilities.json', () => {
   it(
     'keeps rego_v1 and leaves out deprecated and unexecutable built-ins',
     async () => {
-      const caps = JSON.parse(await readFile(CAPABILITIES_PATH, 'utf8')) as { features: string[]; builtins: { name: string }[] }
+      const caps = JSON.parse(await readFile(CAPABILITIES_PATH, 'utf8')) as {
+        features: string[]
+        builtins: { name: string }[]
+      }
       expect(caps.features).toContain('rego_v1')
       const names = new Set(caps.builtins.map((b) => b.name))
-      for (const name of ['http.send', 'io.jwt.decode', 'net.lookup_ip_addr', 'opa.runtime', 'trace', 're_match']) expect(names).not.toContain(name)
+      for (const name of ['http.send', 'io.jwt.decode', 'net.lookup_ip_addr', 'opa.runtime', 'trace', 're_match'])
+        expect(names).not.toContain(name)
       const sources = await classifyBuiltins(findOpa())
       for (const name of ['regex.match', 'sprintf', 'time.now_ns']) expect(names).toContain(name)
       expect(sources.sdk).toContain('sprintf')
@@ -72,7 +92,14 @@ describe('policies/capabilities.json', () => {
     'makes opa build reject a policy calling %s, naming it and its file:line',
     async (name, call) => {
       const { ok, output, file } = await build(
-        ['package airlock', '', 'detail := ' + call, '', 'decision := {"action": "allow", "rule": "t", "reason": "t", "x": detail}', ''].join('\n'),
+        [
+          'package airlock',
+          '',
+          'detail := ' + call,
+          '',
+          'decision := {"action": "allow", "rule": "t", "reason": "t", "x": detail}',
+          '',
+        ].join('\n'),
       )
       expect(ok).toBe(false)
       expect(output).toContain(`${file}:3: rego_type_error: undefined function ${name}`)

@@ -11,11 +11,39 @@ let n = 0
 function hold(body: object, over: Partial<Hold> & { risk?: Hold['decision']['risk'] } = {}): Hold {
   const { risk, ...rest } = over
   return {
-    id: `h${++n}`, state: 'pending', created_at: n * 1000, updated_at: n * 1000, expires_at: 1e12, decided_at: null, dedupe_key: String(n),
-    agent: { id: 'billing-bot', owner: 'alice' }, route: 'api', method: 'POST', url: 'https://api.example.com/refunds',
-    headers: [['content-type', 'application/json']], body: new TextEncoder().encode(JSON.stringify(body)), body_sha256: '', intent: null,
-    decision: { action: 'hold', reason: 'r', rule: 'refund', risk: risk ?? 'high', summary: 's', approvers: ['payments'], approvals_required: 1, require_comment: false } as Hold['decision'],
-    decision_id: 'd', policy_revision: 'p', groups: ['payments'], approvals: [], views: [], denial: null, response: null, error: null,
+    id: `h${++n}`,
+    state: 'pending',
+    created_at: n * 1000,
+    updated_at: n * 1000,
+    expires_at: 1e12,
+    decided_at: null,
+    dedupe_key: String(n),
+    agent: { id: 'billing-bot', owner: 'alice' },
+    route: 'api',
+    method: 'POST',
+    url: 'https://api.example.com/refunds',
+    headers: [['content-type', 'application/json']],
+    body: new TextEncoder().encode(JSON.stringify(body)),
+    body_sha256: '',
+    intent: null,
+    decision: {
+      action: 'hold',
+      reason: 'r',
+      rule: 'refund',
+      risk: risk ?? 'high',
+      summary: 's',
+      approvers: ['payments'],
+      approvals_required: 1,
+      require_comment: false,
+    } as Hold['decision'],
+    decision_id: 'd',
+    policy_revision: 'p',
+    groups: ['payments'],
+    approvals: [],
+    views: [],
+    denial: null,
+    response: null,
+    error: null,
     ...rest,
   }
 }
@@ -43,7 +71,9 @@ describe('sessions', () => {
   })
 
   it('cookies are HttpOnly, SameSite=Strict, scoped to the console, Secure only over https', () => {
-    expect(cookie('a', 'v', { secure: false, maxAgeS: 10 })).toBe('a=v; Path=/_airlock/console; HttpOnly; SameSite=Strict; Max-Age=10')
+    expect(cookie('a', 'v', { secure: false, maxAgeS: 10 })).toBe(
+      'a=v; Path=/_airlock/console; HttpOnly; SameSite=Strict; Max-Age=10',
+    )
     expect(cookie('a', 'v', { secure: true, maxAgeS: 10 })).toMatch(/; Secure$/)
     expect(readCookie('x=1; a=v.w; y=2', 'a')).toBe('v.w')
   })
@@ -73,8 +103,19 @@ describe('dwell time', () => {
 
 describe('similar holds', () => {
   it('flattens JSON and form bodies into fields', () => {
-    expect(Object.fromEntries(fieldsOf(hold({ a: { b: 1 }, c: 'x' })))).toMatchObject({ method: 'POST', path: '/refunds', 'body.a.b': 1, 'body.c': 'x' })
-    const form = hold({}, { headers: [['content-type', 'application/x-www-form-urlencoded']], body: new TextEncoder().encode('amount=500&to=x') })
+    expect(Object.fromEntries(fieldsOf(hold({ a: { b: 1 }, c: 'x' })))).toMatchObject({
+      method: 'POST',
+      path: '/refunds',
+      'body.a.b': 1,
+      'body.c': 'x',
+    })
+    const form = hold(
+      {},
+      {
+        headers: [['content-type', 'application/x-www-form-urlencoded']],
+        body: new TextEncoder().encode('amount=500&to=x'),
+      },
+    )
     expect(fieldsOf(form).get('body.amount')).toBe(500)
   })
 
@@ -99,7 +140,11 @@ describe('similar holds', () => {
 
 describe('charts', () => {
   it("the strip chart's median is the report table's median (the mean of the middle two for an even count)", () => {
-    const svg = String(stripChart('Time to decide', 'd', [{ label: 'demo.hold', values: [73_000, 35_000], unit: (v) => `${v / 1000} s` }]))
+    const svg = String(
+      stripChart('Time to decide', 'd', [
+        { label: 'demo.hold', values: [73_000, 35_000], unit: (v) => `${v / 1000} s` },
+      ]),
+    )
     expect(svg).toContain('median 54 s')
     expect(svg).not.toContain('median 73 s')
   })

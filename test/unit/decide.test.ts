@@ -39,7 +39,13 @@ describe('decide()', () => {
     expect(d.timing.input_us).toBeGreaterThan(0)
     expect(d.timing.eval_us).toBeGreaterThan(0)
     expect(d.timing.validate_us).toBeGreaterThan(0)
-    expect(d.log).toMatchObject({ action: 'allow', rule: d.decision.rule, reason: d.decision.reason, risk: d.decision.risk, result: d.decision })
+    expect(d.log).toMatchObject({
+      action: 'allow',
+      rule: d.decision.rule,
+      reason: d.decision.reason,
+      risk: d.decision.risk,
+      result: d.decision,
+    })
     expect(d.log.metrics!.timer_rego_query_eval_ns).toBeGreaterThan(0)
     expect(d.log.input).toBeUndefined()
   })
@@ -78,7 +84,11 @@ describe('decide()', () => {
 
   it('returns a body the input cannot parse as AIRLOCK_BODY_MALFORMED, before any evaluation', () => {
     let evaluated = false
-    const p = { ...parts('POST', '/post'), headers: new Headers({ 'content-type': 'application/json' }), body: new TextEncoder().encode('{nope') }
+    const p = {
+      ...parts('POST', '/post'),
+      headers: new Headers({ 'content-type': 'application/json' }),
+      body: new TextEncoder().encode('{nope'),
+    }
     const evaluate = () => {
       evaluated = true
       return []

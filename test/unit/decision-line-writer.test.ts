@@ -21,8 +21,12 @@ function both(line: object): [string, string] {
 
 const input = {
   request: {
-    method: 'POST', url: 'http://127.0.0.1/r/x?a=1', headers: { 'content-type': 'application/json', 'user-agent': 'ü "q"\n' },
-    body: { a: [1, null, 'x\u2028y'], skipped: undefined }, body_size: 12, query: { a: ['1', '2'] },
+    method: 'POST',
+    url: 'http://127.0.0.1/r/x?a=1',
+    headers: { 'content-type': 'application/json', 'user-agent': 'ü "q"\n' },
+    body: { a: [1, null, 'x\u2028y'], skipped: undefined },
+    body_size: 12,
+    query: { a: ['1', '2'] },
   },
   agent: { id: 'a1', owner: 'o', labels: {} },
   gateway: { now_ns: 1.5e18, pending_holds: {} },
@@ -30,7 +34,20 @@ const input = {
 
 describe('decision line writer', () => {
   it('writes byte for byte what pino writes for a full line', () => {
-    const line = { decision_id: 'd1', timestamp: 't', path: 'airlock/decision', method: 'POST', url_path: '/r/x', input, result: { action: 'allow' }, action: 'allow', reason: undefined, eval_us: 3, status: 200, total_ms: NaN }
+    const line = {
+      decision_id: 'd1',
+      timestamp: 't',
+      path: 'airlock/decision',
+      method: 'POST',
+      url_path: '/r/x',
+      input,
+      result: { action: 'allow' },
+      action: 'allow',
+      reason: undefined,
+      eval_us: 3,
+      status: 200,
+      total_ms: NaN,
+    }
     const [fast, slow] = both(line)
     expect(fast).toBe(slow)
     expect(fast.endsWith('"msg":"decision"}\n')).toBe(true)
@@ -38,13 +55,22 @@ describe('decision line writer', () => {
   })
 
   it('writes the same for a line without input', () => {
-    const [fast, slow] = both({ decision_id: 'd2', method: 'GET', url_path: '/', status: 404, error_code: 'AIRLOCK_ROUTE_NOT_FOUND' })
+    const [fast, slow] = both({
+      decision_id: 'd2',
+      method: 'GET',
+      url_path: '/',
+      status: 404,
+      error_code: 'AIRLOCK_ROUTE_NOT_FOUND',
+    })
     expect(fast).toBe(slow)
   })
 
   it('leaves a line with a secret-looking field to pino, which censors it', () => {
     const withAuth = { ...input, request: { ...input.request, headers: { authorization: 'Bearer sk-live' } } }
-    for (const line of [{ decision_id: 'd3', input: withAuth }, { decision_id: 'd4', token: 'sk-live' }]) {
+    for (const line of [
+      { decision_id: 'd3', input: withAuth },
+      { decision_id: 'd4', token: 'sk-live' },
+    ]) {
       const [fast, slow] = both(line)
       expect(fast).toBe(slow)
       expect(fast).not.toContain('sk-live')

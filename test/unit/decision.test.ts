@@ -7,10 +7,24 @@ const one = (result: unknown) => [{ result }]
 
 describe('toDecision', () => {
   it('fills defaults by action', () => {
-    expect(toDecision(one({ action: 'hold', reason: 'r', rule: 'x', approvers: ['ops'] }), defaults, 'POST h/p')).toEqual({
-      action: 'hold', reason: 'r', rule: 'x', risk: 'high', summary: 'POST h/p', approvers: ['ops'], approvals_required: 1, require_comment: false, timeout_s: 900, sample_rate: 0.1,
+    expect(
+      toDecision(one({ action: 'hold', reason: 'r', rule: 'x', approvers: ['ops'] }), defaults, 'POST h/p'),
+    ).toEqual({
+      action: 'hold',
+      reason: 'r',
+      rule: 'x',
+      risk: 'high',
+      summary: 'POST h/p',
+      approvers: ['ops'],
+      approvals_required: 1,
+      require_comment: false,
+      timeout_s: 900,
+      sample_rate: 0.1,
     })
-    expect(toDecision(one({ action: 'allow', reason: 'r' }), defaults, 's')).toMatchObject({ risk: 'low', rule: 'unnamed' })
+    expect(toDecision(one({ action: 'allow', reason: 'r' }), defaults, 's')).toMatchObject({
+      risk: 'low',
+      rule: 'unnamed',
+    })
   })
 
   it.each([

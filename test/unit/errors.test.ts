@@ -18,5 +18,7 @@ it('answers a refusal exactly as before', async () => {
   const res = errorResponse(new AirlockError('AIRLOCK_DENIED', 'no', { rule: 'r', action: 'deny' }), 'd1')
   expect(res.status).toBe(403)
   expect(res.headers.get('airlock-error-code')).toBe('AIRLOCK_DENIED')
-  expect(await res.json()).toEqual({ error: { code: 'AIRLOCK_DENIED', message: 'no', rule: 'r', action: 'deny', decision_id: 'd1' } })
+  expect(await res.json()).toEqual({
+    error: { code: 'AIRLOCK_DENIED', message: 'no', rule: 'r', action: 'deny', decision_id: 'd1' },
+  })
 })

@@ -6,7 +6,11 @@ describe('terminalText neutralises escape sequences and controls', () => {
   it.each([
     ['CSI clear screen', '\u001b[2J\u001b[Happroved', '\\x1b[2J\\x1b[Happroved'],
     ['OSC window title with BEL', '\u001b]0;pwned\u0007ok', '\\x1b]0;pwned\\x07ok'],
-    ['OSC 8 hyperlink with ST', '\u001b]8;;https://evil\u001b\\click\u001b]8;;\u001b\\', '\\x1b]8;;https://evil\\x1b\\click\\x1b]8;;\\x1b\\'],
+    [
+      'OSC 8 hyperlink with ST',
+      '\u001b]8;;https://evil\u001b\\click\u001b]8;;\u001b\\',
+      '\\x1b]8;;https://evil\\x1b\\click\\x1b]8;;\\x1b\\',
+    ],
     ['8-bit C1 CSI', '\u009b2Jx', '\\x9b2Jx'],
     ['carriage return overwriting a line', 'deny\rallow', 'deny\\x0dallow'],
     ['backspace', 'ab\bc', 'ab\\x08c'],

@@ -7,14 +7,22 @@ import { HoldStore } from '../../gateway/core/holds/store.ts'
 import { openSqlite } from '../../gateway/node/sqlite.ts'
 import { runHoldStoreSuite, sqliteSubject } from '../conformance/hold-store.case.ts'
 
-runHoldStoreSuite('node:sqlite (file, WAL)', () => sqliteSubject(openSqlite(join(mkdtempSync(join(tmpdir(), 'airlock-store-')), 'airlock.db'))))
+runHoldStoreSuite('node:sqlite (file, WAL)', () =>
+  sqliteSubject(openSqlite(join(mkdtempSync(join(tmpdir(), 'airlock-store-')), 'airlock.db'))),
+)
 
 describe('posted Slack messages in the SQLite store', () => {
   it('are kept per hold and group, found by the message they are, and a re-post replaces the row', () => {
     const store = new HoldStore(openSqlite(join(mkdtempSync(join(tmpdir(), 'airlock-slack-')), 'airlock.db')))
     store.saveSlackMessage({ hold_id: 'h1', grp: 'ops', channel: 'C1', ts: '1.1', posted_at: 10 })
     store.saveSlackMessage({ hold_id: 'h1', grp: 'payments', channel: 'C2', ts: '2.1', posted_at: 11 })
-    expect(store.slackMessage('h1', 'ops')).toEqual({ hold_id: 'h1', grp: 'ops', channel: 'C1', ts: '1.1', posted_at: 10 })
+    expect(store.slackMessage('h1', 'ops')).toEqual({
+      hold_id: 'h1',
+      grp: 'ops',
+      channel: 'C1',
+      ts: '1.1',
+      posted_at: 10,
+    })
     expect(store.slackMessageAt('C2', '2.1')?.grp).toBe('payments')
     expect(store.slackMessage('h1', 'other')).toBeUndefined()
     store.saveSlackMessage({ hold_id: 'h1', grp: 'ops', channel: 'C1', ts: '1.2', posted_at: 12 })

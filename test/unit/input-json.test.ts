@@ -30,7 +30,11 @@ describe('inputJson', () => {
   })
 
   it('is JSON.stringify for forms, other types and no body', () => {
-    for (const i of [input('a=1&a=2', 'application/x-www-form-urlencoded'), input('hello', 'text/plain'), input(null)]) {
+    for (const i of [
+      input('a=1&a=2', 'application/x-www-form-urlencoded'),
+      input('hello', 'text/plain'),
+      input(null),
+    ]) {
       expect(inputJson(i)).toBe(JSON.stringify(i))
     }
   })

@@ -1,9 +1,9 @@
 // The policy input is a public contract (docs/policy.md): these tests pin its shape.
 import { describe, expect, it } from 'vitest'
-import { buildInput } from '../../gateway/core/pipeline/input.ts'
-import { parseBody } from '../../gateway/core/pipeline/body.ts'
-import { Router } from '../../gateway/core/pipeline/route.ts'
 import { routeSchema } from '../../gateway/core/config/schema.ts'
+import { parseBody } from '../../gateway/core/pipeline/body.ts'
+import { buildInput } from '../../gateway/core/pipeline/input.ts'
+import { Router } from '../../gateway/core/pipeline/route.ts'
 import { redactHeaders, redactUrl } from '../../gateway/core/redact.ts'
 
 const route = routeSchema.parse({ name: 'stripe', prefix: '/stripe', upstream: 'https://api.stripe.com' })
@@ -15,7 +15,12 @@ describe('buildInput', () => {
     const input = buildInput({
       method: 'POST',
       upstreamUrl: new URL('https://api.stripe.com/v1/charges?expand[]=customer'),
-      headers: new Headers({ 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer sk_agent', 'airlock-intent': 'charge%20for%20order%2042', 'X-Trace': 't1' }),
+      headers: new Headers({
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'Bearer sk_agent',
+        'airlock-intent': 'charge%20for%20order%2042',
+        'X-Trace': 't1',
+      }),
       body,
       bodySha256: 'abc',
       agent,
@@ -33,7 +38,12 @@ describe('buildInput', () => {
         path: '/v1/charges',
         parsed_path: ['v1', 'charges'],
         query: { 'expand[]': ['customer'] },
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: '[redacted]', 'airlock-intent': 'charge%20for%20order%2042', 'x-trace': 't1' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: '[redacted]',
+          'airlock-intent': 'charge%20for%20order%2042',
+          'x-trace': 't1',
+        },
         body: { amount: '500000', currency: 'usd', 'expand[]': ['a', 'b'] },
         body_media_type: 'application/x-www-form-urlencoded',
         body_parse_error: null,
@@ -43,13 +53,35 @@ describe('buildInput', () => {
       agent,
       route: { name: 'stripe', upstream: 'https://api.stripe.com' },
       intent: 'charge for order 42',
-      gateway: { now: '2026-11-23T12:00:00.000Z', now_ns: Date.UTC(2026, 10, 23, 12) * 1e6, pending_holds: { payments: 2 }, grants: [] },
+      gateway: {
+        now: '2026-11-23T12:00:00.000Z',
+        now_ns: Date.UTC(2026, 10, 23, 12) * 1e6,
+        pending_holds: { payments: 2 },
+        grants: [],
+      },
     })
   })
 
   it('gives explicit ports, decoded path segments, and null intent/body when absent', () => {
-    const input = buildInput({ method: 'GET', upstreamUrl: new URL('http://h:8080/a%20b/c'), headers: new Headers(), body: null, bodySha256: 'e3b0', agent, route, nowMs: 0, pendingHolds: {} })
-    expect(input.request).toMatchObject({ port: 8080, scheme: 'http', parsed_path: ['a b', 'c'], query: {}, body: null, body_size: 0 })
+    const input = buildInput({
+      method: 'GET',
+      upstreamUrl: new URL('http://h:8080/a%20b/c'),
+      headers: new Headers(),
+      body: null,
+      bodySha256: 'e3b0',
+      agent,
+      route,
+      nowMs: 0,
+      pendingHolds: {},
+    })
+    expect(input.request).toMatchObject({
+      port: 8080,
+      scheme: 'http',
+      parsed_path: ['a b', 'c'],
+      query: {},
+      body: null,
+      body_size: 0,
+    })
     expect(input.intent).toBeNull()
   })
 })
@@ -66,7 +98,9 @@ describe('parseBody', () => {
     expect(parseBody(enc(text), type)).toEqual(expected)
   })
   it('refuses JSON that does not parse, and non-UTF-8 text, with a clear error', () => {
-    expect(() => parseBody(enc('{oops'), 'application/json')).toThrow(/declared application\/json but is not valid JSON/)
+    expect(() => parseBody(enc('{oops'), 'application/json')).toThrow(
+      /declared application\/json but is not valid JSON/,
+    )
     expect(() => parseBody(new Uint8Array([0xff, 0xfe]), 'application/json')).toThrow(/not valid UTF-8/)
   })
 })
@@ -121,8 +155,14 @@ describe('credentials in query strings', () => {
       nowMs: 0,
       pendingHolds: {},
     })
-    expect(input.request.url).toBe('https://slack.com/api/chat.postMessage?channel=C1&token=%5Bredacted%5D&api_key=%5Bredacted%5D&api_key=%5Bredacted%5D')
-    expect(input.request.query).toEqual({ token: ['[redacted]'], channel: ['C1'], api_key: ['[redacted]', '[redacted]'] })
+    expect(input.request.url).toBe(
+      'https://slack.com/api/chat.postMessage?channel=C1&token=%5Bredacted%5D&api_key=%5Bredacted%5D&api_key=%5Bredacted%5D',
+    )
+    expect(input.request.query).toEqual({
+      token: ['[redacted]'],
+      channel: ['C1'],
+      api_key: ['[redacted]', '[redacted]'],
+    })
     expect(JSON.stringify(input)).not.toContain('xoxb-secret')
   })
 

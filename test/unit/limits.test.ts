@@ -1,10 +1,10 @@
 // Resource bounds in the core (issue 10, item 11): the token bucket, per-agent admission, and the body budget.
 import { describe, expect, it } from 'vitest'
-import { configSchema, type ConfigInput } from '../../gateway/core/config/schema.ts'
+import { type ConfigInput, configSchema } from '../../gateway/core/config/schema.ts'
 import { type AirlockError, errorResponse } from '../../gateway/core/errors.ts'
 import { AgentLimiter, limitsFor } from '../../gateway/core/limits/agent-limiter.ts'
 import { BodyBudget } from '../../gateway/core/limits/body-budget.ts'
-import { MemoryRateCounter, takeToken, type RateCounter } from '../../gateway/core/limits/rate.ts'
+import { MemoryRateCounter, type RateCounter, takeToken } from '../../gateway/core/limits/rate.ts'
 import { readBody } from '../../gateway/core/pipeline/body.ts'
 
 const config = (input: Partial<ConfigInput> = {}) =>
@@ -46,7 +46,7 @@ describe('token bucket', () => {
 })
 
 describe('per-agent limits', () => {
-  it('take the agent\'s own fields, else limits.per_agent; burst defaults to 10 s of the rate', () => {
+  it("take the agent's own fields, else limits.per_agent; burst defaults to 10 s of the rate", () => {
     const c = config({ limits: { per_agent: { rate_per_minute: 600 } } })
     expect(limitsFor(c.agents[0], c)).toEqual({ max_in_flight: 128, rate: { per_minute: 60, burst: 3 } })
     expect(limitsFor(c.agents[1], c)).toEqual({ max_in_flight: 2, rate: { per_minute: 600, burst: 100 } })
@@ -72,7 +72,11 @@ describe('per-agent limits', () => {
     const usage = [1, 2, 3].map(() => limiter.admit('fast'))
     expect(usage.map((u) => (u as { rate: { remaining: number } }).rate.remaining)).toEqual([2, 1, 0])
     const e = refusal(() => limiter.admit('fast'))
-    expect(e).toMatchObject({ code: 'AIRLOCK_RATE_LIMITED', status: 429, details: { retry_after_s: 1, limit_per_minute: 60, burst: 3 } })
+    expect(e).toMatchObject({
+      code: 'AIRLOCK_RATE_LIMITED',
+      status: 429,
+      details: { retry_after_s: 1, limit_per_minute: 60, burst: 3 },
+    })
     expect(e.message).toMatch(/60 requests per minute.*Wait 1 s/)
     const res = errorResponse(e)
     expect(res.status).toBe(429)
@@ -94,7 +98,9 @@ describe('per-agent limits', () => {
         then: (ok: (v: unknown) => void) => ok({ allowed: false, remaining: 0, retry_after_ms: 2500 }),
       }),
     }
-    await expect(new AgentLimiter(config(), thenable as unknown as RateCounter, () => 0).admit('fast')).rejects.toMatchObject({ code: 'AIRLOCK_RATE_LIMITED', details: { retry_after_s: 3 } })
+    await expect(
+      new AgentLimiter(config(), thenable as unknown as RateCounter, () => 0).admit('fast'),
+    ).rejects.toMatchObject({ code: 'AIRLOCK_RATE_LIMITED', details: { retry_after_s: 3 } })
     const down = new AgentLimiter(config(), { take: async () => Promise.reject(new Error('object reset')) }, () => 0)
     await expect(down.admit('fast')).rejects.toMatchObject({ code: 'AIRLOCK_STORE_ERROR' })
     expect(down.inFlight('fast')).toBe(0)
@@ -134,7 +140,9 @@ describe('body budget', () => {
   it('counts a chunked body as it arrives and stops reading once it passes the budget', async () => {
     const budget = new BodyBudget(1000)
     const lease = budget.lease()
-    await expect(readBody(request([400, 400, 400]), 10_000, lease)).rejects.toMatchObject({ code: 'AIRLOCK_OVERLOADED' })
+    await expect(readBody(request([400, 400, 400]), 10_000, lease)).rejects.toMatchObject({
+      code: 'AIRLOCK_OVERLOADED',
+    })
     expect(lease.held).toBe(800)
     lease.release()
     expect(budget.used).toBe(0)

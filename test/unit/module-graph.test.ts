@@ -10,7 +10,11 @@ const root = join(repoRoot, 'gateway')
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? files(join(dir, e.name))
+      : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')
+        ? [join(dir, e.name)]
+        : [],
   )
 }
 
@@ -52,11 +56,15 @@ function cycles(): string[] {
 }
 
 const importsOf = (prefix: string) =>
-  [...graph].filter(([f]) => f.startsWith(prefix)).flatMap(([f, { local, external }]) => [...local, ...external].map((to) => ({ from: f, to })))
+  [...graph]
+    .filter(([f]) => f.startsWith(prefix))
+    .flatMap(([f, { local, external }]) => [...local, ...external].map((to) => ({ from: f, to })))
 
 describe('gateway/ module graph', () => {
   it('every relative import resolves to a file in the tree', () => {
-    const missing = [...graph].flatMap(([f, { local }]) => local.filter((t) => t.startsWith('..') === false && !graph.has(t)).map((t) => `${f} → ${t}`))
+    const missing = [...graph].flatMap(([f, { local }]) =>
+      local.filter((t) => t.startsWith('..') === false && !graph.has(t)).map((t) => `${f} → ${t}`),
+    )
     expect(missing).toEqual([])
   })
 
@@ -75,12 +83,25 @@ describe('gateway/ module graph', () => {
   })
 
   it('the core imports no runtime: no node:*, cloudflare:*, gateway/node or gateway/worker', () => {
-    const bad = importsOf('core/').filter(({ to }) => /^(node:|cloudflare:)/.test(to) || to.startsWith('node/') || to.startsWith('worker/'))
+    const bad = importsOf('core/').filter(
+      ({ to }) => /^(node:|cloudflare:)/.test(to) || to.startsWith('node/') || to.startsWith('worker/'),
+    )
     expect(bad).toEqual([])
   })
 
   it('ports are declared in one module: no other core file declares a port interface', () => {
-    const ports = ['HoldGate', 'PolicyEvaluator', 'PolicySource', 'SqlDriver', 'Upstream', 'Clock', 'Logger', 'Metrics', 'Secrets', 'WebhookFetch']
+    const ports = [
+      'HoldGate',
+      'PolicyEvaluator',
+      'PolicySource',
+      'SqlDriver',
+      'Upstream',
+      'Clock',
+      'Logger',
+      'Metrics',
+      'Secrets',
+      'WebhookFetch',
+    ]
     const declared = [...graph.keys()]
       .filter((f) => f.startsWith('core/') && f !== 'core/ports.ts')
       .flatMap((f) => {

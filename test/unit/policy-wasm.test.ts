@@ -21,13 +21,21 @@ const upstreams: Record<string, string> = {
   unknown: 'https://internal.example.com',
 }
 
-function input(route: string, method: string, path: string, body?: object | string, pendingHolds: Record<string, number> = {}): PolicyInput {
+function input(
+  route: string,
+  method: string,
+  path: string,
+  body?: object | string,
+  pendingHolds: Record<string, number> = {},
+): PolicyInput {
   const form = typeof body === 'string'
   const bytes = body === undefined ? null : new TextEncoder().encode(form ? body : JSON.stringify(body))
   return buildInput({
     method,
     upstreamUrl: new URL(path, upstreams[route]),
-    headers: new Headers(bytes ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}),
+    headers: new Headers(
+      bytes ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {},
+    ),
     body: bytes,
     bodySha256: '0'.repeat(64),
     agent: { id: 'billing-bot', owner: 'alice@example.com', labels: {} },
@@ -39,16 +47,39 @@ function input(route: string, method: string, path: string, body?: object | stri
 
 const cases: [string, PolicyInput, string, string][] = [
   ['stripe read', input('stripe', 'GET', '/v1/charges/ch_1'), 'allow', 'stripe.read'],
-  ['stripe large refund', input('stripe', 'POST', '/v1/refunds', 'charge=ch_1&amount=123456&currency=usd'), 'hold', 'stripe.refund_large'],
+  [
+    'stripe large refund',
+    input('stripe', 'POST', '/v1/refunds', 'charge=ch_1&amount=123456&currency=usd'),
+    'hold',
+    'stripe.refund_large',
+  ],
   ['stripe small refund', input('stripe', 'POST', '/v1/refunds', 'charge=ch_1&amount=500&currency=usd'), 'review', ''],
   ['stripe refund without amount', input('stripe', 'POST', '/v1/refunds', 'charge=ch_1'), 'hold', ''],
   ['stripe delete customer', input('stripe', 'DELETE', '/v1/customers/cus_1'), 'hold', ''],
-  ['stripe queue full', input('stripe', 'POST', '/v1/refunds', 'charge=ch_1&amount=123456', { payments: 25 }), 'deny', 'stripe.approval_queue_full'],
+  [
+    'stripe queue full',
+    input('stripe', 'POST', '/v1/refunds', 'charge=ch_1&amount=123456', { payments: 25 }),
+    'deny',
+    'stripe.approval_queue_full',
+  ],
   ['github read', input('github', 'GET', '/repos/acme/web/pulls'), 'allow', ''],
   ['github merge', input('github', 'PUT', '/repos/acme/web/pulls/7/merge', {}), 'hold', ''],
   ['github delete repo', input('github', 'DELETE', '/repos/acme/web'), 'deny', ''],
-  ['slack external post', input('slack', 'POST', '/api/chat.postMessage', { channel: 'C0CUSTOMER', text: 'hi' }), 'review', ''],
-  ['mail to many', input('mail', 'POST', '/v3/mail/send', { personalizations: [{ to: Array.from({ length: 30 }, (_, i) => ({ email: `u${i}@x.com` })) }], subject: 's' }), 'hold', ''],
+  [
+    'slack external post',
+    input('slack', 'POST', '/api/chat.postMessage', { channel: 'C0CUSTOMER', text: 'hi' }),
+    'review',
+    '',
+  ],
+  [
+    'mail to many',
+    input('mail', 'POST', '/v3/mail/send', {
+      personalizations: [{ to: Array.from({ length: 30 }, (_, i) => ({ email: `u${i}@x.com` })) }],
+      subject: 's',
+    }),
+    'hold',
+    '',
+  ],
   ['unknown route', input('unknown', 'GET', '/x'), 'deny', 'catchall.unknown_route'],
   ['demo hold', input('httpbin', 'POST', '/anything/hold', { a: 1 }), 'hold', 'demo.hold'],
   ['nothing matched', input('httpbin', 'PATCH', '/anything'), 'deny', 'airlock.default_deny'],
@@ -61,10 +92,26 @@ beforeAll(async () => {
   wasm = await loadPolicyDir(COMPILED_POLICY)
   // One `opa eval` for all cases (OPA's Go evaluator, the one `opa test` uses).
   const query = `d := [r | some x in input.cases; r := data.airlock.decision with input as x]`
-  const out = execFileSync(findOpa(), ['eval', '-f', 'json', '--stdin-input', '-d', join(repoRoot, 'policies'), '--ignore', '*_test.rego', '--ignore', 'capabilities.json', query], {
-    input: JSON.stringify({ cases: cases.map((c) => c[1]) }),
-    maxBuffer: 16 * 1024 * 1024,
-  })
+  const out = execFileSync(
+    findOpa(),
+    [
+      'eval',
+      '-f',
+      'json',
+      '--stdin-input',
+      '-d',
+      join(repoRoot, 'policies'),
+      '--ignore',
+      '*_test.rego',
+      '--ignore',
+      'capabilities.json',
+      query,
+    ],
+    {
+      input: JSON.stringify({ cases: cases.map((c) => c[1]) }),
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  )
   opaDecisions = JSON.parse(out.toString()).result[0].bindings.d
 })
 

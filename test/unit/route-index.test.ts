@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { routeIndex } from '../../gateway/node/toolchain/route-index.ts'
 import { POLICIES } from '../../bench/policy-gen.ts'
+import { routeIndex } from '../../gateway/node/toolchain/route-index.ts'
 
 function source(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-route-index-'))
@@ -22,7 +22,14 @@ const pkg = (name: string, routes?: string) =>
 describe('routeIndex', () => {
   it('indexes the example policies: declared routes, and cross-route packages that declare none', () => {
     expect(routeIndex(POLICIES)).toEqual({
-      routes: { github: ['github'], httpbin: ['demo'], mail: ['messaging'], 'payments-mcp': ['payments_mcp'], slack: ['messaging'], stripe: ['stripe'] },
+      routes: {
+        github: ['github'],
+        httpbin: ['demo'],
+        mail: ['messaging'],
+        'payments-mcp': ['payments_mcp'],
+        slack: ['messaging'],
+        stripe: ['stripe'],
+      },
       cross_route: ['catchall', 'egress'],
     })
   })
@@ -48,11 +55,18 @@ describe('routeIndex', () => {
     ['an empty name', 'routes := {""}', 'every route name must be a non-empty string'],
   ])('refuses %s, naming file:line and the fix', (_, decl, why) => {
     const dir = source({ 'p.rego': pkg('p', decl) })
-    expect(() => routeIndex(dir)).toThrowError(new RegExp(`p\\.rego:5: package airlock\\.rules\\.p declares its routes ambiguously \\(${why}.*routes := \\{"stripe", "github"\\}`))
+    expect(() => routeIndex(dir)).toThrowError(
+      new RegExp(
+        `p\\.rego:5: package airlock\\.rules\\.p declares its routes ambiguously \\(${why}.*routes := \\{"stripe", "github"\\}`,
+      ),
+    )
   })
 
   it('refuses a package declaring its routes twice (two files of one package)', () => {
-    const dir = source({ 'p1.rego': pkg('p', 'routes := {"stripe"}'), 'p2.rego': 'package airlock.rules.p\n\nroutes := {"github"}\n' })
+    const dir = source({
+      'p1.rego': pkg('p', 'routes := {"stripe"}'),
+      'p2.rego': 'package airlock.rules.p\n\nroutes := {"github"}\n',
+    })
     expect(() => routeIndex(dir)).toThrowError(/p2\.rego:3: .*already declared at p1\.rego:5/)
   })
 })

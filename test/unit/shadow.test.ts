@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { PolicyInput } from '../../gateway/core/pipeline/request.ts'
-import type { PolicyEvaluator } from '../../gateway/core/ports.ts'
 import { createShadow } from '../../gateway/core/policy/shadow.ts'
+import type { PolicyEvaluator } from '../../gateway/core/ports.ts'
 import { loadPolicyDir } from '../../gateway/node/policy-files.ts'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { policySource } from '../support/gateway.ts'
@@ -61,13 +61,22 @@ const source = (p: PolicyEvaluator | undefined) => ({ current: () => p })
 describe('shadow policy', () => {
   it('records the action, rule, revision and cost of the shadow decision', () => {
     const seen: [string, string][] = []
-    const shadow = createShadow({ policy: source(strict), sampleRate: 1, defaults, observe: (e, s) => seen.push([e, s]) })
+    const shadow = createShadow({
+      policy: source(strict),
+      sampleRate: 1,
+      defaults,
+      observe: (e, s) => seen.push([e, s]),
+    })
     const out = shadow.run(input('POST'), 'allow')
     expect(out).toMatchObject({ action: 'hold', rule: 's.post', revision: strict.revision })
     expect(out!.eval_us).toBeGreaterThanOrEqual(0)
     expect(shadow.run(input('GET'), 'allow')).toMatchObject({ action: 'allow', rule: 's.read' })
     expect(shadow.run(input('PUT'), 'allow')).toMatchObject({ action: 'deny', rule: 'airlock.default_deny' })
-    expect(seen).toEqual([['allow', 'hold'], ['allow', 'allow'], ['allow', 'deny']])
+    expect(seen).toEqual([
+      ['allow', 'hold'],
+      ['allow', 'allow'],
+      ['allow', 'deny'],
+    ])
   })
 
   it('turns a shadow policy that throws into a recorded error, never an exception', () => {
@@ -75,9 +84,25 @@ describe('shadow policy', () => {
     const out = shadow.run(input('GET'), 'allow')
     expect(out).toMatchObject({ action: 'error', rule: 'AIRLOCK_POLICY_ERROR', revision: throwing.revision })
     expect(out!.error).toMatch(/shadow policy evaluation failed/)
-    const malformed = createShadow({ policy: source({ revision: 'r', evaluate: () => [{ result: { action: 'maybe' } }] }), sampleRate: 1, defaults })
+    const malformed = createShadow({
+      policy: source({ revision: 'r', evaluate: () => [{ result: { action: 'maybe' } }] }),
+      sampleRate: 1,
+      defaults,
+    })
     expect(malformed.run(input('GET'), 'allow')).toMatchObject({ action: 'error', rule: 'AIRLOCK_POLICY_MALFORMED' })
-    const js = createShadow({ policy: source({ revision: 'r', evaluate: () => { throw new TypeError('boom') } }), sampleRate: 1, defaults, observe: () => { throw new Error('observer broke') } })
+    const js = createShadow({
+      policy: source({
+        revision: 'r',
+        evaluate: () => {
+          throw new TypeError('boom')
+        },
+      }),
+      sampleRate: 1,
+      defaults,
+      observe: () => {
+        throw new Error('observer broke')
+      },
+    })
     expect(() => js.run(input('GET'), 'allow')).not.toThrow()
   })
 
@@ -85,7 +110,14 @@ describe('shadow policy', () => {
     let i = 0
     const coin = () => [0.1, 0.9][i++ % 2]!
     const half = createShadow({ policy: source(strict), sampleRate: 0.5, defaults, random: coin })
-    expect([1, 2, 3, 4].map(() => half.run(input('GET'), 'allow')?.action)).toEqual(['allow', undefined, 'allow', undefined])
-    expect(createShadow({ policy: source(undefined), sampleRate: 1, defaults }).run(input('GET'), 'allow')).toBeUndefined()
+    expect([1, 2, 3, 4].map(() => half.run(input('GET'), 'allow')?.action)).toEqual([
+      'allow',
+      undefined,
+      'allow',
+      undefined,
+    ])
+    expect(
+      createShadow({ policy: source(undefined), sampleRate: 1, defaults }).run(input('GET'), 'allow'),
+    ).toBeUndefined()
   })
 })

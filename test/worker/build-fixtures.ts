@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 import { buildWorkerBundle } from '../../gateway/node/toolchain/worker-bundle.ts'
 import { policySource } from '../support/gateway.ts'
-import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { config, RULES, SHADOW_RULES } from './fixtures.ts'
 
 const out = join(repoRoot, 'build/worker-test')
@@ -17,6 +17,9 @@ const configPath = join(mkdtempSync(join(tmpdir(), 'airlock-worker-test-')), 'ai
 const mcpRules = { 'payments_mcp.rego': readFileSync(join(repoRoot, 'policies/payments_mcp.rego'), 'utf8') }
 const shadowDir = mkdtempSync(join(tmpdir(), 'airlock-worker-shadow-'))
 await buildPolicy(policySource(SHADOW_RULES), shadowDir)
-writeFileSync(configPath, stringify({ ...config, policy: { source: policySource({ ...RULES, ...mcpRules }), shadow: { dir: shadowDir } } }))
+writeFileSync(
+  configPath,
+  stringify({ ...config, policy: { source: policySource({ ...RULES, ...mcpRules }), shadow: { dir: shadowDir } } }),
+)
 const { revision } = await buildWorkerBundle(configPath, out)
 console.log(`worker test bundle in ${out} (policy revision ${revision.slice(0, 12)})`)

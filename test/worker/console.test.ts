@@ -22,7 +22,11 @@ class Browser {
     return res
   }
   submit(path: string, fields: Record<string, string>) {
-    return this.go(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() })
+    return this.go(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    })
   }
 }
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? ''
@@ -39,7 +43,10 @@ describe('console on Workers', () => {
     expect(refused.status).toBe(401)
     login = await refused.text()
     expect(login).toContain('not a valid approver token')
-    const signedIn = await b.submit('/_airlock/console/login', { csrf: field(login, 'csrf'), token: approverTokens.bob })
+    const signedIn = await b.submit('/_airlock/console/login', {
+      csrf: field(login, 'csrf'),
+      token: approverTokens.bob,
+    })
     expect(signedIn.status).toBe(303)
     const session = signedIn.headers.getSetCookie().find((c) => c.startsWith('airlock_console='))!
     expect(session).toContain('HttpOnly')
@@ -66,9 +73,16 @@ describe('console on Workers', () => {
     const context = field(page, 'context_sha256')
     expect(context).toMatch(/^[0-9a-f]{64}$/)
 
-    expect((await b.submit(`${holdPath}/decide`, { verb: 'approve', comment: 'no csrf', context_sha256: context })).status).toBe(403)
+    expect(
+      (await b.submit(`${holdPath}/decide`, { verb: 'approve', comment: 'no csrf', context_sha256: context })).status,
+    ).toBe(403)
     await new Promise((r) => setTimeout(r, 1100)) // ops' minimum review time for this high-risk hold
-    const decided = await b.submit(`${holdPath}/decide`, { csrf, verb: 'approve', comment: 'checked on workers', context_sha256: context })
+    const decided = await b.submit(`${holdPath}/decide`, {
+      csrf,
+      verb: 'approve',
+      comment: 'checked on workers',
+      context_sha256: context,
+    })
     expect(decided.status).toBe(303)
     expect(decided.headers.get('location')).toContain('done=approve')
 

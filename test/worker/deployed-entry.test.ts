@@ -1,7 +1,8 @@
 // The deployed entry (gateway/worker/index.ts) with what `npm run build:worker` bundles by default:
 // config/airlock.yaml and the example policies. Only what needs no holds object of its own: the test runtime binds HOLDS to the tests' class.
-import { env } from 'cloudflare:workers'
+
 import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import manifest from '../../build/worker/policy/manifest.json' with { type: 'json' }
 import worker from '../../gateway/worker/index.ts'
@@ -13,14 +14,18 @@ beforeAll(() => {
 })
 afterAll(() => logs.restore())
 
-const call = (path: string, init: RequestInit = {}) => worker.fetch(new Request(`https://airlock.test${path}`, init), env, createExecutionContext())
+const call = (path: string, init: RequestInit = {}) =>
+  worker.fetch(new Request(`https://airlock.test${path}`, init), env, createExecutionContext())
 const demoKey = { 'airlock-agent-key': 'demo-dev-bot-key' } // published in the README, stored as a digest in the config
 
 describe('the deployed entry with the example config and policies', () => {
   it('serves the bundled example policy', async () => {
     const res = await call('/readyz')
     expect(await res.json()).toEqual({ status: 'ready', policy_revision: manifest.revision })
-    expect(logs.lines.find((l) => l.event === 'policy_loaded')).toMatchObject({ level: 'info', revision: manifest.revision })
+    expect(logs.lines.find((l) => l.event === 'policy_loaded')).toMatchObject({
+      level: 'info',
+      revision: manifest.revision,
+    })
   })
 
   it('denies deleting a GitHub repository (github.repo_delete) without reaching GitHub', async () => {

@@ -10,7 +10,11 @@ export const HOOKS = 'https://hooks.test'
 export const CONTROL = 'http://control.test'
 
 export const keys = { billing: 'test-billing-key', dev: 'test-dev-key', rate: 'test-rate-key' } as const
-export const approverTokens = { alice: 'approver-alice-token', bob: 'approver-bob-token', carol: 'approver-carol-token' } as const
+export const approverTokens = {
+  alice: 'approver-alice-token',
+  bob: 'approver-bob-token',
+  carol: 'approver-carol-token',
+} as const
 
 /** Worker secrets in the tests (miniflare bindings), as `wrangler secret put` would set them. */
 export const secrets: Record<string, string> = {
@@ -65,13 +69,28 @@ export const config: ConfigInput = {
     { name: 'private', prefix: '/private', upstream: 'http://169.254.169.254' },
     { name: 'slow', prefix: '/slow', upstream: UPSTREAM, timeout_ms: 300 },
     // An MCP server (the official SDK) with policies/payments_mcp.rego: test/worker/mcp.test.ts.
-    { name: 'payments-mcp', prefix: '/mcp', upstream: 'https://mcp.test', protocol: 'mcp', credential: { env: 'UPSTREAM_TOKEN' } },
+    {
+      name: 'payments-mcp',
+      prefix: '/mcp',
+      upstream: 'https://mcp.test',
+      protocol: 'mcp',
+      credential: { env: 'UPSTREAM_TOKEN' },
+    },
   ],
-  approver_groups: { ops: { max_pending: 50, min_dwell_s: 1, max_grant_minutes: 30, webhooks: [hook] }, payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] } },
+  approver_groups: {
+    ops: { max_pending: 50, min_dwell_s: 1, max_grant_minutes: 30, webhooks: [hook] },
+    payments: { max_pending: 50, min_dwell_s: 0, slack_channel: 'C0PAY', webhooks: [hook] },
+  },
   /** alice owns billing-bot, so she may never approve its requests. */
   approvers: [
     { id: 'alice', email: 'alice@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_ALICE' },
-    { id: 'bob', email: 'bob@example.com', groups: ['ops', 'payments'], token_env: 'APPROVER_BOB', slack_user_id: 'U0BOB' },
+    {
+      id: 'bob',
+      email: 'bob@example.com',
+      groups: ['ops', 'payments'],
+      token_env: 'APPROVER_BOB',
+      slack_user_id: 'U0BOB',
+    },
     { id: 'carol', email: 'carol@example.com', groups: ['ops'], token_env: 'APPROVER_CAROL' },
   ],
 }

@@ -28,7 +28,9 @@ describe('health', () => {
 describe('allow', () => {
   it('forwards with the real credential, returns the upstream response and logs the decision', async () => {
     const marker = crypto.randomUUID()
-    const res = await gateway(`/api/things?marker=${marker}`, { headers: { ...asAgent(), authorization: 'Bearer agent-own-token' } })
+    const res = await gateway(`/api/things?marker=${marker}`, {
+      headers: { ...asAgent(), authorization: 'Bearer agent-own-token' },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-upstream')).toBe('test')
     expect(await res.json()).toMatchObject({ method: 'GET', url: `/things?marker=${marker}` })
@@ -61,7 +63,10 @@ describe('allow', () => {
   })
 
   it('passes a compressed body through byte for byte, with the agent’s Accept-Encoding sent upstream', async () => {
-    const res = await gateway('/api/gzip', { headers: { ...asAgent(), 'accept-encoding': 'gzip' }, encodeResponseBody: 'manual' } as RequestInit)
+    const res = await gateway('/api/gzip', {
+      headers: { ...asAgent(), 'accept-encoding': 'gzip' },
+      encodeResponseBody: 'manual',
+    } as RequestInit)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-encoding')).toBe('gzip')
     const bytes = new Uint8Array(await res.arrayBuffer())
@@ -85,7 +90,12 @@ describe('refusals', () => {
     const body = await res.json()
     expect(body.error).toMatchObject({ code: 'AIRLOCK_DENIED', rule: 't.delete', action: 'deny' })
     expect((await received('upstream.test')).filter((r) => r.url.includes(marker))).toHaveLength(0)
-    expect(decision(res.headers.get('airlock-decision-id'))).toMatchObject({ action: 'deny', rule: 't.delete', status: 403, error_code: 'AIRLOCK_DENIED' })
+    expect(decision(res.headers.get('airlock-decision-id'))).toMatchObject({
+      action: 'deny',
+      rule: 't.delete',
+      status: 403,
+      error_code: 'AIRLOCK_DENIED',
+    })
   })
 
   it('401 without an agent key', async () => {
@@ -108,17 +118,34 @@ describe('refusals', () => {
 
   it('502 when the upstream cannot be reached (miniflare cannot fail a connection, so fetch is injected)', async () => {
     const upstream = createWorkerUpstream(() => Promise.reject(new TypeError('Network connection lost.')))
-    const err = await upstream({ url: new URL('https://down.test/x'), method: 'GET', headers: new Headers(), body: null, timeoutMs: 1000, allowPrivate: false }).catch((e) => e)
+    const err = await upstream({
+      url: new URL('https://down.test/x'),
+      method: 'GET',
+      headers: new Headers(),
+      body: null,
+      timeoutMs: 1000,
+      allowPrivate: false,
+    }).catch((e) => e)
     expect(err).toBeInstanceOf(AirlockError)
     expect(err.code).toBe('AIRLOCK_UPSTREAM_CONNECT')
     expect(err.message).toBe('could not reach the upstream down.test (connection failed)')
   })
 
   it('refuses localhost and private IP literals in any spelling the URL parser accepts', () => {
-    for (const host of ['localhost', 'api.localhost', '127.0.0.1', '[::1]', '[::ffff:169.254.169.254]', '10.0.0.8', '[fd00:ec2::254]']) {
+    for (const host of [
+      'localhost',
+      'api.localhost',
+      '127.0.0.1',
+      '[::1]',
+      '[::ffff:169.254.169.254]',
+      '10.0.0.8',
+      '[fd00:ec2::254]',
+    ]) {
       expect(forbiddenHost(new URL(`http://${host}/`).hostname), host).toBe(true)
     }
-    for (const host of ['0x7f.1', '2130706433', '017700000001']) expect(forbiddenHost(new URL(`http://${host}/`).hostname), host).toBe(true)
-    for (const host of ['api.stripe.com', '8.8.8.8', '[2606:4700:4700::1111]']) expect(forbiddenHost(new URL(`http://${host}/`).hostname), host).toBe(false)
+    for (const host of ['0x7f.1', '2130706433', '017700000001'])
+      expect(forbiddenHost(new URL(`http://${host}/`).hostname), host).toBe(true)
+    for (const host of ['api.stripe.com', '8.8.8.8', '[2606:4700:4700::1111]'])
+      expect(forbiddenHost(new URL(`http://${host}/`).hostname), host).toBe(false)
   })
 })

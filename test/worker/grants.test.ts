@@ -15,7 +15,10 @@ const send = (body: object) =>
 async function grantFor(customer: string, grant: object): Promise<Record<string, any>> {
   const held = await send({ customer })
   expect(held.status).toBe(202)
-  const res = await api(`/holds/${held.headers.get('airlock-hold-id')}/approve`, 'bob', { comment: 'for a while', grant })
+  const res = await api(`/holds/${held.headers.get('airlock-hold-id')}/approve`, 'bob', {
+    comment: 'for a while',
+    grant,
+  })
   expect(res.status).toBe(200)
   return (await res.json()).grant
 }
@@ -25,7 +28,9 @@ describe('grants (the holds Durable Object, in workerd)', () => {
     const grant = await grantFor('cus_w', { minutes: 10, max_uses: 5, bounds: { same: ['customer'] } })
     expect(grant).toMatchObject({ state: 'live', uses: 0, max_uses: 5, created_by: 'bob', rule: 't.granted' })
     const marker = crypto.randomUUID()
-    const statuses = (await Promise.all(Array.from({ length: 20 }, () => send({ customer: 'cus_w', marker })))).map((r) => r.status)
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => send({ customer: 'cus_w', marker })))).map(
+      (r) => r.status,
+    )
     expect(statuses.filter((s) => s === 200)).toHaveLength(5)
     expect(statuses.filter((s) => s === 202)).toHaveLength(15)
     expect(await toUpstream(marker)).toHaveLength(5)
@@ -44,7 +49,11 @@ describe('grants (the holds Durable Object, in workerd)', () => {
     const marker = crypto.randomUUID()
     expect((await send({ customer: 'cus_rv', marker })).status).toBe(202)
     expect(await toUpstream(marker)).toHaveLength(0)
-    const listed = (await (await api('/grants', 'carol')).json()).grants as { id: string; state: string; uses: number }[]
+    const listed = (await (await api('/grants', 'carol')).json()).grants as {
+      id: string
+      state: string
+      uses: number
+    }[]
     expect(listed.find((g) => g.id === grant.id)).toMatchObject({ state: 'revoked', uses: 1 })
   })
 })

@@ -2,18 +2,24 @@
 // and the log lines the Worker wrote.
 import { exports } from 'cloudflare:workers'
 import { vi } from 'vitest'
-import type { Received } from './outbound.ts'
 import { approverTokens, CONTROL, keys } from './fixtures.ts'
+import type { Received } from './outbound.ts'
 
 /** A request to the Worker under test, as an agent (or approver) would send it. */
-export const gateway = (path: string, init: RequestInit = {}) => exports.default.fetch(`https://airlock.test${path}`, init)
+export const gateway = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(`https://airlock.test${path}`, init)
 
 let n = 0
 /** A POST through the `api` route; the body carries a marker so a test can find its own requests upstream. */
 export const post = (path: string, opts: { marker?: string; body?: string; prefer?: string } = {}) =>
   gateway(`/api${path}`, {
     method: 'POST',
-    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', 'airlock-intent': 'refund a duplicate charge', ...(opts.prefer ? { prefer: opts.prefer } : {}) },
+    headers: {
+      'airlock-agent-key': keys.billing,
+      'content-type': 'application/json',
+      'airlock-intent': 'refund a duplicate charge',
+      ...(opts.prefer ? { prefer: opts.prefer } : {}),
+    },
     body: opts.body ?? JSON.stringify({ marker: opts.marker ?? `m-${++n}-${crypto.randomUUID()}`, amount: 5000 }),
   })
 
@@ -30,7 +36,8 @@ export async function received(host: 'upstream.test' | 'hooks.test' | 'slack.tes
 }
 
 /** Upstream requests whose body contains the marker. */
-export const toUpstream = async (marker: string) => (await received('upstream.test')).filter((r) => r.body.includes(marker))
+export const toUpstream = async (marker: string) =>
+  (await received('upstream.test')).filter((r) => r.body.includes(marker))
 
 /** Webhook deliveries about a hold, parsed. */
 export async function hooksFor(holdId: string, event?: string) {

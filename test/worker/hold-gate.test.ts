@@ -12,12 +12,14 @@ const failure = (message: string, flags: Partial<DurableObjectError>) => Object.
 function fakeHolds(api: Partial<HoldsApi>) {
   const calls: string[] = []
   const stub = new Proxy({} as Record<string, unknown>, {
-    get: (_, name: string) => (...args: unknown[]) => {
-      calls.push(name)
-      const fn = (api as Record<string, (...a: unknown[]) => unknown>)[name]
-      if (!fn) throw new Error(`unexpected call ${name}`)
-      return Promise.resolve().then(() => fn(...args))
-    },
+    get:
+      (_, name: string) =>
+      (...args: unknown[]) => {
+        calls.push(name)
+        const fn = (api as Record<string, (...a: unknown[]) => unknown>)[name]
+        if (!fn) throw new Error(`unexpected call ${name}`)
+        return Promise.resolve().then(() => fn(...args))
+      },
   })
   const namespace = { idFromName: () => ({}), get: () => stub } as unknown as DurableObjectNamespace<HoldsApi>
   return { namespace, calls }
@@ -25,7 +27,12 @@ function fakeHolds(api: Partial<HoldsApi>) {
 
 function gate(api: Partial<HoldsApi>, now = { t: 1_000_000 }) {
   const holds = fakeHolds(api)
-  const g = createDurableHoldGate({ namespace: holds.namespace, logger: silentLogger, clock: { now: () => now.t }, sleep: async () => {} })
+  const g = createDurableHoldGate({
+    namespace: holds.namespace,
+    logger: silentLogger,
+    clock: { now: () => now.t },
+    sleep: async () => {},
+  })
   return { gate: g, calls: holds.calls, now }
 }
 
@@ -48,7 +55,15 @@ const submitted = { ok: true as const, value: { holdId: 'h1', waitMs: 5000, resp
 
 describe('Worker HoldGate', () => {
   it('reads pending counts from the object at most once per TTL, and again after a hold is submitted', async () => {
-    const { gate: g, calls, now } = gate({ pendingCounts: async () => ({ ops: 2 }), submit: async () => submitted, settle: async () => new Response('ok') })
+    const {
+      gate: g,
+      calls,
+      now,
+    } = gate({
+      pendingCounts: async () => ({ ops: 2 }),
+      submit: async () => submitted,
+      settle: async () => new Response('ok'),
+    })
     expect(await g.pendingCounts()).toEqual({ ops: 2 })
     now.t += PENDING_TTL_MS - 1
     await g.pendingCounts()
@@ -86,7 +101,10 @@ describe('Worker HoldGate', () => {
 
   it('passes on a refusal from the object as the same AirlockError (e.g. an approver group at capacity)', async () => {
     const { gate: g } = gate({
-      submit: async () => ({ ok: false, error: { code: 'AIRLOCK_HOLD_CAPACITY', message: 'full', details: { group: 'ops' } } }),
+      submit: async () => ({
+        ok: false,
+        error: { code: 'AIRLOCK_HOLD_CAPACITY', message: 'full', details: { group: 'ops' } },
+      }),
     })
     const err = await g.hold(held, new AbortController().signal).catch((e) => e)
     expect(err).toBeInstanceOf(AirlockError)

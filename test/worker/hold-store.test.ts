@@ -1,8 +1,9 @@
 // The shared hold store conformance suite (test/conformance/hold-store.case.ts) against the Durable Object driver,
 // inside workerd. A Durable Object's storage can only be used from inside that object, so each test runs inside a
 // fresh object (aroundEach + runInDurableObject), and the suite's drivers wrap that object's storage.
-import { env } from 'cloudflare:workers'
+
 import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { aroundEach, describe, expect, it } from 'vitest'
 import { createDurableSqlDriver } from '../../gateway/worker/sql-driver.ts'
 import { runHoldStoreSuite, sqliteSubject } from '../conformance/hold-store.case.ts'

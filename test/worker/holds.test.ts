@@ -2,13 +2,14 @@
 // Worker. The hold flow both runtimes share is the conformance suite (test/conformance/hold-flow.case.ts), run here
 // against the Worker; what follows is the object's own: expiry through its alarm, and a sync wait that survives a
 // reset of the object.
-import { env } from 'cloudflare:workers'
+
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HOLDS_OBJECT } from '../../gateway/worker/hold-gate.ts'
+import { runHoldFlowSuite } from '../conformance/hold-flow.case.ts'
 import { keys, secrets, UPSTREAM } from './fixtures.ts'
 import { api, captureLogs, gateway, hooksFor, post, received, toUpstream, until } from './helpers.ts'
-import { runHoldFlowSuite } from '../conformance/hold-flow.case.ts'
 
 const holds = () => env.HOLDS.get(env.HOLDS.idFromName(HOLDS_OBJECT))
 const holdIdOf = (res: Response) => res.headers.get('airlock-hold-id')!
@@ -71,7 +72,9 @@ describe('a reset of the holds object', () => {
     expect(res.status).toBe(200)
     expect(holdIdOf(res)).toBe(id)
     expect(await toUpstream(marker)).toHaveLength(1)
-    expect(logs.lines.some((l) => l.event === 'holds_object_retry' && l.call === 'settle' && l.reset === true)).toBe(true)
+    expect(logs.lines.some((l) => l.event === 'holds_object_retry' && l.call === 'settle' && l.reset === true)).toBe(
+      true,
+    )
   })
 })
 

@@ -12,7 +12,8 @@ const limiter = (agent: string) => env.LIMITER.get(env.LIMITER.idFromName(agent)
 describe('rate limit through the per-agent limiter object', () => {
   it('admits the burst, then 429 AIRLOCK_RATE_LIMITED with Retry-After; the bucket is in the object', async () => {
     const marker = crypto.randomUUID()
-    const get = (i: number) => gateway(`/api/things?rate=${marker}-${i}`, { headers: { 'airlock-agent-key': keys.rate } })
+    const get = (i: number) =>
+      gateway(`/api/things?rate=${marker}-${i}`, { headers: { 'airlock-agent-key': keys.rate } })
     expect((await get(1)).status).toBe(200)
     expect((await get(2)).status).toBe(200)
     const refused = await get(3)

@@ -16,24 +16,42 @@ let id = 0
 const rpc = (method: string, params: object) =>
   gateway('/mcp/rpc', {
     method: 'POST',
-    headers: { 'airlock-agent-key': keys.billing, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+    headers: {
+      'airlock-agent-key': keys.billing,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
   })
 const toolCalls = async (tool: string) => (await received('mcp.test')).filter((r) => r.body.includes(`"${tool}"`))
 
 describe('MCP on Workers', () => {
   it('initializes and lists only the tools the policy would not deny', async () => {
-    const init = await rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'workerd-test', version: '1' } })
+    const init = await rpc('initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'workerd-test', version: '1' },
+    })
     expect(init.status).toBe(200)
     expect(await init.json()).toMatchObject({ id, result: { serverInfo: { name: 'payments' } } })
     const list = (await (await rpc('tools/list', {})).json()) as { result: { tools: { name: string }[] } }
-    expect(list.result.tools.map((t) => t.name).sort()).toEqual(['create_payout', 'get_balance', 'list_payments', 'refund_payment', 'update_customer'])
+    expect(list.result.tools.map((t) => t.name).sort()).toEqual([
+      'create_payout',
+      'get_balance',
+      'list_payments',
+      'refund_payment',
+      'update_customer',
+    ])
   })
 
   it('denies a tool no rule allows with a tool error; the server never sees it', async () => {
     const res = await rpc('tools/call', { name: 'wipe_ledger', arguments: {} })
     expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({ id, result: { isError: true, _meta: { 'airlock/error': { code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny' } } } })
+    expect(await res.json()).toMatchObject({
+      id,
+      result: { isError: true, _meta: { 'airlock/error': { code: 'AIRLOCK_DENIED', rule: 'airlock.default_deny' } } },
+    })
     expect(await toolCalls('wipe_ledger')).toHaveLength(0)
   })
 

@@ -25,7 +25,10 @@ const upstream: Handler = async (req) => {
   }
   if (path === '/redirect') return new Response(null, { status: 302, headers: { location: 'https://elsewhere.test/' } })
   if (path === '/slow') await new Promise((r) => setTimeout(r, 3000))
-  return Response.json({ method: req.method, url: req.url, body_bytes: Buffer.byteLength(req.body) }, { headers: { 'x-upstream': 'test' } })
+  return Response.json(
+    { method: req.method, url: req.url, body_bytes: Buffer.byteLength(req.body) },
+    { headers: { 'x-upstream': 'test' } },
+  )
 }
 
 export function createOutbound() {
@@ -40,7 +43,14 @@ export function createOutbound() {
       return Response.json({ ok: true, channel: args.channel, ts: args.ts ?? `1700000000.${Date.now() % 1_000_000}` })
     },
     // A real MCP server (the official SDK, stateless): what reached it is in received('mcp.test').
-    'mcp.test': (req) => mcp(new Request(`https://mcp.test${req.url}`, { method: req.method, headers: req.headers, body: req.method === 'GET' ? null : req.body })),
+    'mcp.test': (req) =>
+      mcp(
+        new Request(`https://mcp.test${req.url}`, {
+          method: req.method,
+          headers: req.headers,
+          body: req.method === 'GET' ? null : req.body,
+        }),
+      ),
   }
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url)

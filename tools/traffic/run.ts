@@ -10,11 +10,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pino } from 'pino'
-import { configSchema, type Config, type ConfigInput } from '../../gateway/core/config/schema.ts'
+import { type Config, type ConfigInput, configSchema } from '../../gateway/core/config/schema.ts'
 import { createLogger } from '../../gateway/node/logger.ts'
 import { startGateway } from '../../gateway/node/server.ts'
 import { startUpstream, type TestUpstream } from '../../test/support/upstream.ts'
-import { prng, trafficMix, TRAFFIC_AGENTS, type TrafficRequest } from './mix.ts'
+import { prng, TRAFFIC_AGENTS, type TrafficRequest, trafficMix } from './mix.ts'
 
 export interface TrafficOptions {
   seed: number
@@ -78,8 +78,20 @@ const APPROVE_RATE: Record<string, number> = {
   'mail.mass_send': 0.5,
 }
 
-export function trafficConfig(upstream: string, policyDir: string, dataDir: string, maxPending = 20, shadowDir?: string): Config {
-  const route = (name: string) => ({ name, prefix: `/${name}`, upstream, allow_private: true, agent_key: ['header', 'bearer'] as ('header' | 'bearer')[] })
+export function trafficConfig(
+  upstream: string,
+  policyDir: string,
+  dataDir: string,
+  maxPending = 20,
+  shadowDir?: string,
+): Config {
+  const route = (name: string) => ({
+    name,
+    prefix: `/${name}`,
+    upstream,
+    allow_private: true,
+    agent_key: ['header', 'bearer'] as ('header' | 'bearer')[],
+  })
   const input: ConfigInput = {
     data_dir: dataDir,
     policy: { dir: policyDir, watch: false, ...(shadowDir ? { shadow: { dir: shadowDir } } : {}) },
@@ -127,9 +139,24 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   const clock = { now: () => now }
   const dest = pino.destination({ dest: logPath, sync: false, minLength: 8 * 1024, mkdir: true })
   const logger = createLogger('info', dest)
-  const config = trafficConfig(upstream.url, resolve(opts.policyDir), dataDir, opts.maxPending, opts.shadowDir ? resolve(opts.shadowDir) : undefined)
+  const config = trafficConfig(
+    upstream.url,
+    resolve(opts.policyDir),
+    dataDir,
+    opts.maxPending,
+    opts.shadowDir ? resolve(opts.shadowDir) : undefined,
+  )
   const sampling = prng(opts.seed ^ 0x5a3b)
-  const gw = await startGateway({ config, logger, clock, secrets: (n) => trafficSecrets[n], port: 0, shutdownGraceMs: 100, tickMs: 3_600_000, random: sampling })
+  const gw = await startGateway({
+    config,
+    logger,
+    clock,
+    secrets: (n) => trafficSecrets[n],
+    port: 0,
+    shutdownGraceMs: 100,
+    tickMs: 3_600_000,
+    random: sampling,
+  })
   const revision = gw.policy.current()?.revision ?? ''
   const byKind: Record<string, number> = {}
   const queue: PendingDecision[] = []
@@ -147,7 +174,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   const decideDue = async () => {
     while (queue.length && queue[0]!.at <= now) {
       const { holdId } = queue.shift()!
-      const hold = (await gw.holds.store.get(holdId))
+      const hold = await gw.holds.store.get(holdId)
       if (hold?.state !== 'pending') continue
       const approver = APPROVERS.find((a) => a.groups.some((g) => hold.groups.includes(g)))!
       const token = trafficSecrets[approver.token_env]!
@@ -161,7 +188,10 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
       const saved = now
       now += 20_000 + Math.floor(r() * 100_000) // reading it
       const verb = r() < (APPROVE_RATE[hold.decision.rule] ?? 0.9) ? 'approve' : 'deny'
-      const res = await api(`/${verb}`, { comment: `${verb}d by the traffic generator's ${approver.id}`, context_sha256: viewed.context_sha256 })
+      const res = await api(`/${verb}`, {
+        comment: `${verb}d by the traffic generator's ${approver.id}`,
+        context_sha256: viewed.context_sha256,
+      })
       now = saved
       if (res.ok) {
         const a = (approvers[approver.id] ??= { approved: 0, denied: 0 })
@@ -199,7 +229,7 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   await gw.holds.tick() // expire what nobody decided
   if (process.stderr.isTTY) process.stderr.write('\n')
 
-  const holds = (await gw.holds.store.all())
+  const holds = await gw.holds.store.all()
   await gw.close()
   await upstream.close()
   dest.flushSync()
@@ -259,7 +289,9 @@ async function summarise(
     share_of_requests_without_a_person: Math.round((1 - holds.length / opts.requests) * 10000) / 10000,
     holds_created: holds.length,
     holds_by_group: perGroup,
-    holds_per_day: Object.fromEntries(Object.entries(perGroup).map(([g, n]) => [g, Math.round((n / opts.days) * 10) / 10])),
+    holds_per_day: Object.fromEntries(
+      Object.entries(perGroup).map(([g, n]) => [g, Math.round((n / opts.days) * 10) / 10]),
+    ),
     human_decisions: human,
     approvers,
     upstream_calls: upstreamCalls,
@@ -273,7 +305,10 @@ function flags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
-    if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}" (flags are --seed, --requests, --days, --policy, --shadow, --out, --max-pending)`)
+    if (!a.startsWith('--'))
+      throw new Error(
+        `unexpected argument "${a}" (flags are --seed, --requests, --days, --policy, --shadow, --out, --max-pending)`,
+      )
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`)
     out[a.slice(2)] = v
@@ -300,7 +335,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     f = flags(argv)
     const known = ['seed', 'requests', 'days', 'policy', 'shadow', 'out', 'max-pending']
-    for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`)
+    for (const k of Object.keys(f))
+      if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`)
   } catch (err) {
     // A usage mistake is a message and exit 1, not a stack trace.
     process.stderr.write(`traffic: ${(err as Error).message}\n\n${USAGE}`)

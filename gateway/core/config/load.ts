@@ -1,14 +1,17 @@
 // Parses and validates a config document. Every problem is reported at once, each naming the file, the line,
 // the field path and what is wrong, so an operator fixes the file in one pass.
-import { LineCounter, parseDocument, isNode } from 'yaml'
+import { isNode, LineCounter, parseDocument } from 'yaml'
 import { AirlockError } from '../errors.ts'
-import { configSchema, type Config } from './schema.ts'
+import { type Config, configSchema } from './schema.ts'
 
 /** AIRLOCK_CONFIG_INVALID, with every problem found (each names file:line and the field). */
 export class ConfigError extends AirlockError {
   readonly problems: string[]
   constructor(source: string, problems: string[]) {
-    super('AIRLOCK_CONFIG_INVALID', `invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    super(
+      'AIRLOCK_CONFIG_INVALID',
+      `invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    )
     this.problems = problems
   }
 }

@@ -2,14 +2,18 @@
 // everything and decides only in its own groups), and the store applies them in its queries; this file only adds the
 // console's own choices on top: which of those holds are in the queue, and in what order.
 import type { ApproverConfig } from '../config/schema.ts'
-import type { HoldService } from '../holds/service.ts'
 import { mayDecide, readScope } from '../holds/scope.ts'
+import type { HoldService } from '../holds/service.ts'
 import type { Hold } from '../holds/types.ts'
 
 export { mayDecide, mayRead } from '../holds/scope.ts'
 
 /** Holds the approver may read (scope.ts), newest first unless a state is given. */
-export async function readableHolds(service: HoldService, approver: ApproverConfig, filter: { state?: Hold['state']; limit?: number } = {}): Promise<Hold[]> {
+export async function readableHolds(
+  service: HoldService,
+  approver: ApproverConfig,
+  filter: { state?: Hold['state']; limit?: number } = {},
+): Promise<Hold[]> {
   return service.store.list({ ...filter, groups: readScope(approver) })
 }
 

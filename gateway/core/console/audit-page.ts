@@ -2,8 +2,8 @@
 // last records, and any hold's own timeline (also shown on the hold's page).
 import { html } from 'hono/html'
 import type { AuditRecord } from '../holds/audit.ts'
-import { shellFor, type Seat } from './context.ts'
-import { BASE, isoTime, page, type Html } from './layout.ts'
+import { type Seat, shellFor } from './context.ts'
+import { BASE, type Html, isoTime, page } from './layout.ts'
 
 const LAST = 50
 
@@ -16,7 +16,8 @@ function detail(r: AuditRecord): Html | string {
   const rec = (r.record ?? {}) as Record<string, unknown>
   const bits: string[] = []
   if (typeof rec.comment === 'string') bits.push(`“${rec.comment}”`)
-  if (typeof rec.ms_from_view === 'number') bits.push(`looked ${Math.round(rec.ms_from_view / 100) / 10} s before deciding`)
+  if (typeof rec.ms_from_view === 'number')
+    bits.push(`looked ${Math.round(rec.ms_from_view / 100) / 10} s before deciding`)
   if (rec.fast === true) bits.push('fast: possible rubber stamp')
   if (typeof rec.status === 'number') bits.push(`upstream ${rec.status}`)
   if (typeof rec.error === 'string') bits.push(rec.error)
@@ -33,7 +34,19 @@ export async function auditPage(seat: Seat, opts: { verify: boolean; holdId?: st
   const head = chain.records ? chain.head : null
   const shown = opts.holdId ? records.filter((r) => r.hold_id === opts.holdId) : records.slice(-LAST).reverse()
   return page(
-    shellFor(seat, 'Audit', 'audit', v ? { kind: v.ok ? 'ok' : 'error', text: v.ok ? `The chain of ${v.records} records verifies.` : `The chain does not verify: ${v.problems.slice(0, 3).join('; ')}` } : undefined),
+    shellFor(
+      seat,
+      'Audit',
+      'audit',
+      v
+        ? {
+            kind: v.ok ? 'ok' : 'error',
+            text: v.ok
+              ? `The chain of ${v.records} records verifies.`
+              : `The chain does not verify: ${v.problems.slice(0, 3).join('; ')}`,
+          }
+        : undefined,
+    ),
     html`<section class="card" aria-labelledby="head"><h2 id="head">Chain head</h2>
   <dl class="facts"><dt>Records</dt><dd>${chain.records} in the chain, ${records.length} about your groups</dd><dt>Head hash</dt><dd><code>${head ?? 'none yet'}</code></dd></dl>
   <p class="hint">Keep a copy of the head elsewhere: a chain cut short is only detectable against it.</p>
@@ -41,11 +54,15 @@ export async function auditPage(seat: Seat, opts: { verify: boolean; holdId?: st
 </section>
 <form method="get" action="${BASE}/audit"><label for="hold">A hold's timeline (hold id)</label>
   <input id="hold" name="hold" value="${opts.holdId ?? ''}"> <button type="submit">Show</button></form>
-${opts.holdId
-  ? html`<h2>Timeline of hold <code>${opts.holdId}</code></h2>${timeline(shown)}`
-  : html`<h2>The last ${shown.length} records</h2>
+${
+  opts.holdId
+    ? html`<h2>Timeline of hold <code>${opts.holdId}</code></h2>${timeline(shown)}`
+    : html`<h2>The last ${shown.length} records</h2>
 <table><thead><tr><th scope="col">Seq</th><th scope="col">When</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Hold</th><th scope="col">Hash</th></tr></thead>
-<tbody>${shown.map((r) => html`<tr><td>${r.seq}</td><td>${isoTime(r.at)}</td><td>${r.type}${detail(r)}</td><td>${r.actor}</td>
-<td>${r.hold_id ? html`<a href="${BASE}/audit?hold=${r.hold_id}">${r.hold_id.slice(0, 8)}</a>` : ''}</td><td><code>${r.hash.slice(0, 12)}…</code></td></tr>`)}</tbody></table>`}`,
+<tbody>${shown.map(
+        (r) => html`<tr><td>${r.seq}</td><td>${isoTime(r.at)}</td><td>${r.type}${detail(r)}</td><td>${r.actor}</td>
+<td>${r.hold_id ? html`<a href="${BASE}/audit?hold=${r.hold_id}">${r.hold_id.slice(0, 8)}</a>` : ''}</td><td><code>${r.hash.slice(0, 12)}…</code></td></tr>`,
+      )}</tbody></table>`
+}`,
   )
 }

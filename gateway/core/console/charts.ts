@@ -39,7 +39,11 @@ ${b.parts.map((p) => {
 const STRIP_RIGHT = 130
 
 /** One row per series: every value as a dot, the median as a bar (a distribution at a glance). */
-export function stripChart(title: string, description: string, rows: { label: string; values: number[]; unit: (v: number) => string }[]): Html {
+export function stripChart(
+  title: string,
+  description: string,
+  rows: { label: string; values: number[]; unit: (v: number) => string }[],
+): Html {
   const all = rows.flatMap((r) => r.values)
   const max = Math.max(1, ...all)
   const h = Math.max(1, rows.length) * ROW + 26
@@ -53,14 +57,23 @@ ${rows.map((r, i) => {
   return html`<text x="${LABEL - 6}" y="${y + 14}" text-anchor="end">${r.label.slice(0, 28)}</text>
 <line x1="${LABEL}" x2="${W - STRIP_RIGHT}" y1="${y + 8}" y2="${y + 8}" stroke="#d0d7de"/>
 ${r.values.map((v) => html`<circle cx="${sx(v).toFixed(1)}" cy="${y + 8}" r="4" fill="#0b5cad" fill-opacity="0.5"><title>${r.unit(v)}</title></circle>`)}
-${med === null ? '' : html`<rect x="${(sx(med) - 1.5).toFixed(1)}" y="${y}" width="3" height="16" fill="#a40e26"><title>median ${r.unit(med)}</title></rect>
-<text x="${W - STRIP_RIGHT + 6}" y="${y + 14}">median ${r.unit(med)}</text>`}`
+${
+  med === null
+    ? ''
+    : html`<rect x="${(sx(med) - 1.5).toFixed(1)}" y="${y}" width="3" height="16" fill="#a40e26"><title>median ${r.unit(med)}</title></rect>
+<text x="${W - STRIP_RIGHT + 6}" y="${y + 14}">median ${r.unit(med)}</text>`
+}`
 })}
 <text x="${LABEL}" y="${h - 4}">0</text><text x="${W - STRIP_RIGHT}" y="${h - 4}" text-anchor="end">${rows[0]?.unit(max) ?? ''}</text>
 </svg><figcaption>${title}</figcaption></figure>`
 }
 
-export function lineChart(title: string, description: string, points: { t: number; v: number }[], label: (t: number) => string): Html {
+export function lineChart(
+  title: string,
+  description: string,
+  points: { t: number; v: number }[],
+  label: (t: number) => string,
+): Html {
   const h = 160
   const maxV = Math.max(1, ...points.map((p) => p.v))
   const t0 = points[0]?.t ?? 0
@@ -76,4 +89,9 @@ export function lineChart(title: string, description: string, points: { t: numbe
 </svg><figcaption>${title}</figcaption></figure>`
 }
 
-const id = (s: string) => 'c-' + s.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)
+const id = (s: string) =>
+  'c-' +
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 40)

@@ -5,12 +5,12 @@
 import { html } from 'hono/html'
 import type { Presentation } from '../holds/presentation.ts'
 import type { Hold, Review } from '../holds/types.ts'
-import { shellFor, type Seat } from './context.ts'
-import { dwellLeft, dwellMs } from './dwell.ts'
-import { BASE, duration, isoTime, page, riskBadge, stateBadge, type Html } from './layout.ts'
-import { compare } from './similar.ts'
 import { mayDecide, readableHolds } from './access.ts'
 import { timeline } from './audit-page.ts'
+import { type Seat, shellFor } from './context.ts'
+import { dwellLeft, dwellMs } from './dwell.ts'
+import { BASE, duration, type Html, isoTime, page, riskBadge, stateBadge } from './layout.ts'
+import { compare } from './similar.ts'
 
 export interface HoldPageInput {
   seat: Seat
@@ -74,15 +74,21 @@ function request(p: Presentation): Html {
 }
 
 function similar(readable: Hold[], hold: Hold): Html {
-  const c = compare(hold, readable.filter((h) => h.decision.rule === hold.decision.rule))
+  const c = compare(
+    hold,
+    readable.filter((h) => h.decision.rule === hold.decision.rule),
+  )
   return html`<section class="card" aria-labelledby="sim"><h2 id="sim">Compared with earlier holds of this rule</h2>
-  ${c.considered === 0
-    ? html`<p>This is the first hold of rule <code>${hold.decision.rule}</code>: nothing to compare with.</p>`
-    : html`${c.unusual.length
-        ? html`<ul class="unusual">${c.unusual.map((u) => html`<li class="diff-unusual">${u}</li>`)}</ul>`
-        : c.approvedCount === 0
-          ? html`<p>None of the last ${c.considered} earlier hold(s) of this rule was approved, so there is no approved range to compare this one with.</p>`
-          : html`<p>Nothing here lies outside what was approved before (${c.approvedCount} of the last ${c.considered} were approved).</p>`}
+  ${
+    c.considered === 0
+      ? html`<p>This is the first hold of rule <code>${hold.decision.rule}</code>: nothing to compare with.</p>`
+      : html`${
+          c.unusual.length
+            ? html`<ul class="unusual">${c.unusual.map((u) => html`<li class="diff-unusual">${u}</li>`)}</ul>`
+            : c.approvedCount === 0
+              ? html`<p>None of the last ${c.considered} earlier hold(s) of this rule was approved, so there is no approved range to compare this one with.</p>`
+              : html`<p>Nothing here lies outside what was approved before (${c.approvedCount} of the last ${c.considered} were approved).</p>`
+        }
       <table><caption class="hint">The most similar earlier holds (same agent first) and what differs from this one</caption>
       <thead><tr><th scope="col">When</th><th scope="col">Agent</th><th scope="col">Outcome</th><th scope="col">Differences (then → now)</th></tr></thead>
       <tbody>${c.similar.map(
@@ -91,7 +97,8 @@ function similar(readable: Hold[], hold: Hold): Html {
         <td>${s.hold.agent.id}</td><td>${stateBadge(s.hold.state)}</td>
         <td>${s.changes.length === 0 ? 'identical fields' : html`<ul>${s.changes.slice(0, 8).map((d) => html`<li><code>${d.field}</code>: ${d.was} → ${d.now}</li>`)}</ul>`}</td>
       </tr>`,
-      )}</tbody></table>`}
+      )}</tbody></table>`
+  }
 </section>`
 }
 
@@ -99,7 +106,8 @@ function decision(input: HoldPageInput): Html {
   const { seat, hold, presentation: p } = input
   const approvals = hold.approvals
   const left = dwellLeft(hold, seat.config, seat.approver.id, seat.now)
-  const owner = seat.approver.id === hold.agent.owner || seat.approver.email?.toLowerCase() === hold.agent.owner.toLowerCase()
+  const owner =
+    seat.approver.id === hold.agent.owner || seat.approver.email?.toLowerCase() === hold.agent.owner.toLowerCase()
   const already = approvals.some((a) => a.approver === seat.approver.id)
   return html`<section class="card" aria-labelledby="dec"><h2 id="dec">Decision</h2>
   <dl class="facts">
@@ -111,13 +119,14 @@ function decision(input: HoldPageInput): Html {
     ${hold.response ? html`<dt>Upstream answered</dt><dd>${hold.response.status}</dd>` : ''}
     ${hold.error ? html`<dt>Error</dt><dd>${hold.error}</dd>` : ''}
   </dl>
-  ${!mayDecide(hold.groups, seat.approver)
-    ? html`<p>You may read this hold (auditor) but not decide it: it is asked of ${hold.groups.join(', ')}.</p>`
-    : hold.state === 'outcome_unknown'
-    ? resolveForm(seat, hold)
-    : hold.state !== 'pending'
-    ? html`<p>This hold is ${hold.state.replace('_', ' ')}; there is nothing left to decide.</p>`
-    : html`<form class="decide" method="post" action="${BASE}/holds/${hold.id}/decide">
+  ${
+    !mayDecide(hold.groups, seat.approver)
+      ? html`<p>You may read this hold (auditor) but not decide it: it is asked of ${hold.groups.join(', ')}.</p>`
+      : hold.state === 'outcome_unknown'
+        ? resolveForm(seat, hold)
+        : hold.state !== 'pending'
+          ? html`<p>This hold is ${hold.state.replace('_', ' ')}; there is nothing left to decide.</p>`
+          : html`<form class="decide" method="post" action="${BASE}/holds/${hold.id}/decide">
     <input type="hidden" name="csrf" value="${seat.csrf}">
     <input type="hidden" name="context_sha256" value="${input.contextSha256}">
     <label for="comment">Comment${p.require_comment ? ' (required to approve)' : ' (optional; recorded in the audit)'}</label>
@@ -125,19 +134,28 @@ function decision(input: HoldPageInput): Html {
     <p id="comment-hint" class="hint">Say why it is right (or wrong) to send this. The agent receives a denial's comment.</p>
     ${!owner && !already ? grantFieldset(input) : ''}
     <div class="buttons">
-      ${owner
-        ? html`<p class="hint">You own the agent ${hold.agent.id}: someone else must approve its requests. You may deny.</p>`
-        : already
-          ? html`<p class="hint">You have approved; it needs ${p.approvals_required} different approvers.</p>`
-          : html`<button type="submit" name="verb" value="approve" class="approve" aria-describedby="approve-hint"${left > 0 ? html` disabled data-dwell-ms="${left}"` : ''}>Approve and send</button>`}
+      ${
+        owner
+          ? html`<p class="hint">You own the agent ${hold.agent.id}: someone else must approve its requests. You may deny.</p>`
+          : already
+            ? html`<p class="hint">You have approved; it needs ${p.approvals_required} different approvers.</p>`
+            : html`<button type="submit" name="verb" value="approve" class="approve" aria-describedby="approve-hint"${left > 0 ? html` disabled data-dwell-ms="${left}"` : ''}>Approve and send</button>`
+      }
       <button type="submit" name="verb" value="deny" class="deny">Deny</button>
     </div>
-    ${!owner && !already
-      ? html`<p id="approve-hint" class="hint">${left > 0
-          ? `High-risk hold: approve is available ${Math.ceil(left / 1000)} s after you opened it (minimum review time ${dwellMs(hold, seat.config) / 1000} s). Reload the page if scripts are off.`
-          : p.require_comment ? 'The policy asks for a comment before approval.' : 'Approving sends the request above exactly as shown.'}</p>`
-      : ''}
-  </form>`}
+    ${
+      !owner && !already
+        ? html`<p id="approve-hint" class="hint">${
+            left > 0
+              ? `High-risk hold: approve is available ${Math.ceil(left / 1000)} s after you opened it (minimum review time ${dwellMs(hold, seat.config) / 1000} s). Reload the page if scripts are off.`
+              : p.require_comment
+                ? 'The policy asks for a comment before approval.'
+                : 'Approving sends the request above exactly as shown.'
+          }</p>`
+        : ''
+    }
+  </form>`
+  }
 </section>`
 }
 
@@ -147,7 +165,12 @@ function decision(input: HoldPageInput): Html {
  */
 function grantFieldset(input: HoldPageInput): Html | '' {
   const { seat, hold } = input
-  const max = Math.max(0, ...hold.groups.filter((g) => seat.approver.groups.includes(g)).map((g) => seat.config.approver_groups[g]?.max_grant_minutes ?? 0))
+  const max = Math.max(
+    0,
+    ...hold.groups
+      .filter((g) => seat.approver.groups.includes(g))
+      .map((g) => seat.config.approver_groups[g]?.max_grant_minutes ?? 0),
+  )
   if (hold.decision.grantable !== true || hold.decision.approvals_required > 1 || max < 1) return ''
   return html`<fieldset class="grant"><legend>Also allow the same for a while (optional grant)</legend>
     <p class="hint">Requests from ${hold.agent.id} that this rule (${hold.decision.rule}) would hold are allowed without asking,
@@ -196,16 +219,20 @@ function activity(readable: Hold[], reviewItems: Review[], hold: Hold): Html {
     .reverse()
   return html`<section class="card" aria-labelledby="act"><h2 id="act">The agent's recent activity</h2>
   ${holds.length === 0 && reviews.length === 0 ? html`<p>No earlier holds or sampled requests from ${hold.agent.id}.</p>` : ''}
-  ${holds.length
-    ? html`<table><caption class="hint">Its last ${holds.length} held request(s)</caption>
+  ${
+    holds.length
+      ? html`<table><caption class="hint">Its last ${holds.length} held request(s)</caption>
     <thead><tr><th scope="col">When</th><th scope="col">Summary</th><th scope="col">Outcome</th></tr></thead>
     <tbody>${holds.map((h) => html`<tr${h.state === 'denied' ? html` class="denial"` : ''}><td>${isoTime(h.created_at)}</td><td><a href="${BASE}/holds/${h.id}">${h.decision.summary}</a></td><td>${stateBadge(h.state)}${h.denial?.comment ? html` “${h.denial.comment}”` : ''}</td></tr>`)}</tbody></table>`
-    : ''}
-  ${reviews.length
-    ? html`<table><caption class="hint">Its sampled requests (sent, then reviewed)</caption>
+      : ''
+  }
+  ${
+    reviews.length
+      ? html`<table><caption class="hint">Its sampled requests (sent, then reviewed)</caption>
     <thead><tr><th scope="col">When</th><th scope="col">Summary</th><th scope="col">Upstream</th><th scope="col">Review</th></tr></thead>
     <tbody>${reviews.map((r) => html`<tr${r.state === 'flagged' ? html` class="denial"` : ''}><td>${isoTime(r.created_at)}</td><td>${r.summary}</td><td>${r.upstream_status}</td><td>${r.state}</td></tr>`)}</tbody></table>`
-    : ''}
+      : ''
+  }
   <p class="hint">Allowed and denied requests are in the gateway's decision log, not here.</p>
 </section>`
 }

@@ -39,8 +39,9 @@ export function page(shell: Shell, body: Html): Html {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <span class="brand">Airlock · approver console</span>
-  ${a
-    ? html`<nav aria-label="Console">
+  ${
+    a
+      ? html`<nav aria-label="Console">
         <ul>${NAV.map(([key, label, href]) => html`<li><a href="${href}"${key === shell.current ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul>
       </nav>
       <form method="post" action="${BASE}/logout" class="whoami">
@@ -48,7 +49,8 @@ export function page(shell: Shell, body: Html): Html {
         <input type="hidden" name="csrf" value="${a.csrf}">
         <button type="submit">Sign out</button>
       </form>`
-    : ''}
+      : ''
+  }
 </header>
 <main id="main" tabindex="-1">
 <h1>${shell.title}</h1>

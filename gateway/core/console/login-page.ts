@@ -1,8 +1,13 @@
 // Sign-in: the approver's token (the one configured as token_sha256 / token_env), never an agent key.
 import { html } from 'hono/html'
-import { BASE, page, type Html } from './layout.ts'
+import { BASE, type Html, page } from './layout.ts'
 
-export function loginPage(opts: { csrf: string; error?: string | undefined; next?: string | undefined; sso?: boolean }): Html {
+export function loginPage(opts: {
+  csrf: string
+  error?: string | undefined
+  next?: string | undefined
+  sso?: boolean
+}): Html {
   return page(
     { title: 'Sign in', notice: opts.error ? { kind: 'error', text: opts.error } : undefined },
     html`<form class="login" method="post" action="${BASE}/login">

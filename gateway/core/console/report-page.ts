@@ -1,11 +1,11 @@
 // The report as pictures: per rule the approval rate and how long decisions took, per approver the decisions and
 // the share made faster than a person can read, the queue over time, and what the report suggests changing.
 import { html } from 'hono/html'
-import type { Hold } from '../holds/types.ts'
 import { readScope } from '../holds/scope.ts'
+import type { Hold } from '../holds/types.ts'
 import { barChart, lineChart, stripChart } from './charts.ts'
-import { shellFor, type Seat } from './context.ts'
-import { duration, page, type Html } from './layout.ts'
+import { type Seat, shellFor } from './context.ts'
+import { duration, type Html, page } from './layout.ts'
 
 const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)} %`)
 
@@ -36,9 +36,11 @@ export async function reportPage(seat: Seat): Promise<Html> {
     html`<p>How approvals are really made. Approvals should be few and meaningful: a rule people always approve is a
 candidate to relax; one they always deny is a candidate for deny; many fast decisions mean people stopped reading.</p>
 <h2>Suggestions</h2>
-${suggestions.length
-  ? html`<ul>${suggestions.map((r) => html`<li><code>${r.rule}</code>: ${r.suggestion}</li>`)}</ul>`
-  : html`<p>No suggestion yet (a rule needs ${seat.config.holds.relax_threshold} decisions first).</p>`}
+${
+  suggestions.length
+    ? html`<ul>${suggestions.map((r) => html`<li><code>${r.rule}</code>: ${r.suggestion}</li>`)}</ul>`
+    : html`<p>No suggestion yet (a rule needs ${seat.config.holds.relax_threshold} decisions first).</p>`
+}
 <h2>Per rule</h2>
 ${barChart(
   'Approval rate per rule',
@@ -61,8 +63,12 @@ ${stripChart(
 )}
 <table><thead><tr><th scope="col">Rule</th><th scope="col">Holds</th><th scope="col">Approved</th><th scope="col">Denied</th><th scope="col">Expired</th>
 <th scope="col">Pending</th><th scope="col">Approval rate</th><th scope="col">Median time to decide</th><th scope="col">Fast share</th></tr></thead>
-<tbody>${rules.map((r) => html`<tr><td><code>${r.rule}</code></td><td>${r.holds}</td><td>${r.approved}</td><td>${r.denied}</td><td>${r.expired}</td><td>${r.pending}</td>
-<td>${pct(r.approval_rate)}</td><td>${duration(r.median_ms_to_decide)}</td><td>${pct(r.fast_share)}</td></tr>`)}</tbody></table>
+<tbody>${rules.map(
+      (
+        r,
+      ) => html`<tr><td><code>${r.rule}</code></td><td>${r.holds}</td><td>${r.approved}</td><td>${r.denied}</td><td>${r.expired}</td><td>${r.pending}</td>
+<td>${pct(r.approval_rate)}</td><td>${duration(r.median_ms_to_decide)}</td><td>${pct(r.fast_share)}</td></tr>`,
+    )}</tbody></table>
 <h2>Per approver</h2>
 ${barChart(
   'Decisions per approver',
@@ -88,10 +94,12 @@ ${lineChart(
   (t) => new Date(t).toISOString().slice(0, 16).replace('T', ' '),
 )}
 <h2>Review coverage</h2>
-${report.review.length === 0
-  ? html`<p>Nothing yet: no request decided <code>review</code> that you may see has been recorded.</p>`
-  : html`<table><thead><tr><th scope="col">Rule</th><th scope="col">Forwarded</th><th scope="col">Sampled</th><th scope="col">Reviewed</th><th scope="col">Flagged</th></tr></thead>
-<tbody>${report.review.map((c) => html`<tr><td><code>${c.rule}</code></td><td>${c.forwarded}</td><td>${c.sampled}</td><td>${c.reviewed}</td><td>${c.flagged}</td></tr>`)}</tbody></table>`}
+${
+  report.review.length === 0
+    ? html`<p>Nothing yet: no request decided <code>review</code> that you may see has been recorded.</p>`
+    : html`<table><thead><tr><th scope="col">Rule</th><th scope="col">Forwarded</th><th scope="col">Sampled</th><th scope="col">Reviewed</th><th scope="col">Flagged</th></tr></thead>
+<tbody>${report.review.map((c) => html`<tr><td><code>${c.rule}</code></td><td>${c.forwarded}</td><td>${c.sampled}</td><td>${c.reviewed}</td><td>${c.flagged}</td></tr>`)}</tbody></table>`
+}
 <p class="hint">Audit chain: ${report.audit.records} records, head <code>${report.audit.head ?? 'none'}</code>.</p>`,
   )
 }

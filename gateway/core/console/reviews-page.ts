@@ -1,7 +1,7 @@
 // After-the-fact review: sampled requests that were sent, with what went upstream and its status; mark ok or flag.
 import { html } from 'hono/html'
-import { shellFor, type Seat } from './context.ts'
-import { BASE, isoTime, page, type Html } from './layout.ts'
+import { type Seat, shellFor } from './context.ts'
+import { BASE, type Html, isoTime, page } from './layout.ts'
 
 export async function reviewsPage(seat: Seat, notice?: { kind: 'error' | 'ok'; text: string }): Promise<Html> {
   const items = await seat.service.reviewItems(seat.approver, 'pending')
@@ -11,7 +11,11 @@ export async function reviewsPage(seat: Seat, notice?: { kind: 'error' | 'ok'; t
 or flag it with a note (flags notify the rule's approvers).</p>
 ${items.length === 0 ? html`<p>Nothing to review.</p>` : ''}
 ${items.map((r) => {
-  const ctx = (r.context ?? {}) as { reason?: string; intent?: string | null; request?: { method?: string; url?: string; headers?: unknown; body?: unknown } }
+  const ctx = (r.context ?? {}) as {
+    reason?: string
+    intent?: string | null
+    request?: { method?: string; url?: string; headers?: unknown; body?: unknown }
+  }
   return html`<section class="card" aria-labelledby="r-${r.id}"><h2 id="r-${r.id}">${r.summary}</h2>
   <dl class="facts"><dt>When</dt><dd>${isoTime(r.created_at)}</dd><dt>Agent</dt><dd>${r.agent_id}</dd><dt>Rule</dt><dd><code>${r.rule}</code></dd>
   <dt>Reason</dt><dd>${ctx.reason ?? ''}</dd><dt>Agent's stated intent</dt><dd>${ctx.intent ?? 'none'}</dd>

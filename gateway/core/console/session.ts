@@ -19,12 +19,20 @@ export interface Session {
   via: 'token' | 'sso'
 }
 
-const b64url = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-const unb64url = (s: string) => new TextDecoder().decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))
+const b64url = (s: string) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(s)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+const unb64url = (s: string) =>
+  new TextDecoder().decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)))
 
 export function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24))
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 }
 
 export class SessionSigner {
@@ -53,7 +61,8 @@ export class SessionSigner {
   async open(value: string | undefined, now: number): Promise<Session | undefined> {
     if (!value) return undefined
     const [payload, mac] = value.split('.')
-    if (!payload || !mac || !constantTimeEqual(await hmacSha256Hex(this.#key, `session.${payload}`), mac)) return undefined
+    if (!payload || !mac || !constantTimeEqual(await hmacSha256Hex(this.#key, `session.${payload}`), mac))
+      return undefined
     try {
       const s = JSON.parse(unb64url(payload)) as Session
       const valid = typeof s.sub === 'string' && typeof s.csrf === 'string' && typeof s.exp === 'number' && s.exp > now

@@ -27,10 +27,12 @@ export function fieldsOf(h: Pick<Hold, 'method' | 'url' | 'headers' | 'body'>): 
   const put = (key: string, v: unknown, depth: number) => {
     if (out.size >= MAX_FIELDS) return
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.set(key, v)
-    else if (depth < 6 && typeof v === 'object') for (const [k, x] of Object.entries(v as object)) put(`${key}.${k}`, x, depth + 1)
+    else if (depth < 6 && typeof v === 'object')
+      for (const [k, x] of Object.entries(v as object)) put(`${key}.${k}`, x, depth + 1)
   }
   try {
-    if (type === 'application/x-www-form-urlencoded') for (const [k, v] of new URLSearchParams(text)) put(`body.${k}`, numeric(v), 0)
+    if (type === 'application/x-www-form-urlencoded')
+      for (const [k, v] of new URLSearchParams(text)) put(`body.${k}`, numeric(v), 0)
     else put('body', JSON.parse(text), 0)
   } catch {
     // not JSON: compared as a whole only by its sha256
@@ -75,7 +77,9 @@ export interface Comparison {
 export function compare(current: Hold, all: Hold[], opts: { window?: number; show?: number } = {}): Comparison {
   const window = opts.window ?? 20
   const earlier = all
-    .filter((h) => h.id !== current.id && h.decision.rule === current.decision.rule && h.created_at <= current.created_at)
+    .filter(
+      (h) => h.id !== current.id && h.decision.rule === current.decision.rule && h.created_at <= current.created_at,
+    )
     .sort((a, b) => b.created_at - a.created_at)
     .slice(0, window)
   const mine = fieldsOf(current)
@@ -85,7 +89,9 @@ export function compare(current: Hold, all: Hold[], opts: { window?: number; sho
     const keys = new Set([...mine.keys(), ...theirs.keys()]).size || 1
     return { hold: h, sameAgent: h.agent.id === current.agent.id, likeness: 1 - changes.length / keys, changes }
   })
-  const similar = [...scored].sort((a, b) => Number(b.sameAgent) - Number(a.sameAgent) || b.likeness - a.likeness).slice(0, opts.show ?? 5)
+  const similar = [...scored]
+    .sort((a, b) => Number(b.sameAgent) - Number(a.sameAgent) || b.likeness - a.likeness)
+    .slice(0, opts.show ?? 5)
 
   const approved = earlier.filter((h) => APPROVED.has(h.state)).map(fieldsOf)
   const unusual: string[] = []
@@ -104,7 +110,9 @@ export function compare(current: Hold, all: Hold[], opts: { window?: number; sho
         // Only a field that approved requests kept to a few values: free text differs every time and says nothing.
         const distinct = [...new Set(seen.map((v) => JSON.stringify(v)))]
         if (seen.length >= 2 && distinct.length <= 3 && seen.length >= 2 * distinct.length) {
-          unusual.push(`${field} ${JSON.stringify(value)} — the last ${approved.length} approved had only ${distinct.join(', ')}`)
+          unusual.push(
+            `${field} ${JSON.stringify(value)} — the last ${approved.length} approved had only ${distinct.join(', ')}`,
+          )
         }
       }
     }

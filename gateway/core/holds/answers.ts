@@ -4,7 +4,7 @@
 import type { Config } from '../config/schema.ts'
 import { parsePrefer } from './prefer.ts'
 import { acceptedResponse, holdResponse } from './responses.ts'
-import { isTerminal, type Hold } from './types.ts'
+import { type Hold, isTerminal } from './types.ts'
 
 export interface AgentWait {
   /** How long the agent's request waits for an outcome before it is answered (0 for Prefer: respond-async). */
@@ -25,7 +25,10 @@ export function agentWait(prefer: string | null, holds: Config['holds']): AgentW
  * no outcome yet; otherwise the state's answer (the upstream's stored response once executed, a refusal that says
  * what happened, or "pending: retry the identical request"). `decisionId` is the request being answered's own.
  */
-export function answerAgent(hold: Hold, opts: { respondAsync: boolean; retryAfterS: number; decisionId?: string | undefined }): Response {
+export function answerAgent(
+  hold: Hold,
+  opts: { respondAsync: boolean; retryAfterS: number; decisionId?: string | undefined },
+): Response {
   if (opts.respondAsync && !isTerminal(hold.state)) return acceptedResponse(hold, opts.retryAfterS, opts.decisionId)
   return holdResponse(hold, opts.retryAfterS, opts.decisionId)
 }

@@ -37,7 +37,15 @@ export function nextAuditRecord(
   e: { at: number; type: string; actor: string; hold_id: string | null; record: unknown },
 ): AuditRecord {
   const seq = (last?.seq ?? 0) + 1
-  const entry = { seq, at: e.at, type: e.type, actor: e.actor, hold_id: e.hold_id, record: e.record, prev_hash: last?.hash ?? GENESIS }
+  const entry = {
+    seq,
+    at: e.at,
+    type: e.type,
+    actor: e.actor,
+    hold_id: e.hold_id,
+    record: e.record,
+    prev_hash: last?.hash ?? GENESIS,
+  }
   return { ...entry, hash: auditHash(entry) }
 }
 
@@ -52,7 +60,8 @@ export function verifyChain(records: AuditRecord[]): AuditVerification {
   const problems: string[] = []
   let prev = GENESIS
   records.forEach((r, i) => {
-    if (r.seq !== i + 1) problems.push(`record at position ${i + 1} has seq ${r.seq}: a record was removed or reordered`)
+    if (r.seq !== i + 1)
+      problems.push(`record at position ${i + 1} has seq ${r.seq}: a record was removed or reordered`)
     if (r.prev_hash !== prev) problems.push(`seq ${r.seq}: prev_hash does not match the record before it`)
     if (auditHash(r) !== r.hash) problems.push(`seq ${r.seq}: content does not match its hash (the record was edited)`)
     prev = r.hash

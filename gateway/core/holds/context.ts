@@ -6,10 +6,10 @@ import { publicErrorText } from '../credentials.ts'
 import type { Clock, Logger, Metrics, Secrets, Upstream, WebhookFetch } from '../ports.ts'
 import type { SlackApiFactory } from '../slack/api.ts'
 import { Notifier } from './notifier.ts'
-import { present, type Presentation } from './presentation.ts'
-import type { HoldStorePort } from './store-port.ts'
+import { type Presentation, present } from './presentation.ts'
 import type { PendingAudit } from './store.ts'
-import { isTerminal, type Hold } from './types.ts'
+import type { HoldStorePort } from './store-port.ts'
+import { type Hold, isTerminal } from './types.ts'
 import type { EventPayload } from './webhooks.ts'
 
 export interface HoldServiceDeps {
@@ -96,12 +96,22 @@ export class HoldContext {
         error: hold.error,
       },
       // `console` is the page a person opens; `view` is the JSON API (for tools).
-      links: { view: api, approve: `${api}/approve`, deny: `${api}/deny`, ...(this.deps.config.console.enabled ? { console: `${base}/_airlock/console/holds/${hold.id}` } : {}) },
+      links: {
+        view: api,
+        approve: `${api}/approve`,
+        deny: `${api}/deny`,
+        ...(this.deps.config.console.enabled ? { console: `${base}/_airlock/console/holds/${hold.id}` } : {}),
+      },
     })
   }
 
   /** Queued when it resolves; the sending runs on (deliver). */
-  async enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): Promise<void> {
+  async enqueue(
+    type: string,
+    holdId: string | null,
+    groups: string[],
+    event: Omit<EventPayload, 'id' | 'created'>,
+  ): Promise<void> {
     if (await this.#notifier.enqueue(type, holdId, groups, event)) void this.deliver()
   }
 
@@ -110,7 +120,9 @@ export class HoldContext {
     // A store that fails mid-pass (a shared database gone) ends the pass; the next tick runs it again.
     const work = this.#notifier
       .deliver()
-      .catch((err: unknown) => this.deps.logger.warn({ event: 'deliver', error: publicErrorText(err) }, 'webhook delivery pass failed'))
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ event: 'deliver', error: publicErrorText(err) }, 'webhook delivery pass failed'),
+      )
       .finally(() => this.deps.afterDeliver?.())
     this.background(work)
     return work
@@ -129,7 +141,10 @@ export class HoldContext {
         // notification, poll or the timeout ends the wait.
         void Promise.resolve()
           .then(() => this.store.get(id))
-          .then((h) => (!h || isTerminal(h.state)) && done(), () => {})
+          .then(
+            (h) => (!h || isTerminal(h.state)) && done(),
+            () => {},
+          )
       }
       const done = () => {
         if (finished) return

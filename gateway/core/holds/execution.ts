@@ -15,7 +15,12 @@ const EMPTY = new Uint8Array(0)
 const STOPPED = 'the gateway stopped while sending this request'
 
 /** When the hold clock next has work, from what is approved and the earliest expiry and delivery retry. */
-export function nextDue(now: number, approved: string[], expiry: number | null, delivery: number | null): number | null {
+export function nextDue(
+  now: number,
+  approved: string[],
+  expiry: number | null,
+  delivery: number | null,
+): number | null {
   if (approved.length > 0) return now
   const due = [expiry, delivery].filter((t): t is number => t !== null)
   return due.length ? Math.min(...due) : null
@@ -33,7 +38,12 @@ export class HoldExecution {
   execute(id: string): Promise<void> {
     // Never rejects: a store that cannot be reached to claim the hold leaves it approved, for the next tick.
     const run = this.#execute(id)
-      .catch((err: unknown) => this.#ctx.deps.logger.error({ event: 'hold.execute', hold_id: id, error: publicErrorText(err) }, 'could not start sending an approved hold'))
+      .catch((err: unknown) =>
+        this.#ctx.deps.logger.error(
+          { event: 'hold.execute', hold_id: id, error: publicErrorText(err) },
+          'could not start sending an approved hold',
+        ),
+      )
       .finally(() => this.#executing.delete(run))
     this.#executing.add(run)
     this.#ctx.background(run)
@@ -57,7 +67,10 @@ export class HoldExecution {
     const fail = async (state: 'failed' | 'outcome_unknown', error: string, thrown?: unknown) => {
       await store.transition(id, ['executing'], state, ctx.now(), { error })
       await ctx.audit(state === 'failed' ? 'hold.failed' : 'hold.outcome_unknown', 'system', id, { error })
-      const cause = thrown !== undefined && !isAirlockError(thrown) ? { cause: describeForLog(thrown, secretValues(config, secrets)) } : {}
+      const cause =
+        thrown !== undefined && !isAirlockError(thrown)
+          ? { cause: describeForLog(thrown, secretValues(config, secrets)) }
+          : {}
       logger.error({ event: `hold.${state}`, hold_id: id, error, ...cause }, 'hold execution did not complete')
     }
     try {
@@ -70,7 +83,13 @@ export class HoldExecution {
         if (route.idempotency_key) headers.set('idempotency-key', `airlock-hold-${hold.id}`)
         let res: Response
         try {
-          res = await forward(ctx.deps, { route, method: hold.method, upstreamUrl: new URL(hold.url), headers, body: hold.body })
+          res = await forward(ctx.deps, {
+            route,
+            method: hold.method,
+            upstreamUrl: new URL(hold.url),
+            headers,
+            body: hold.body,
+          })
         } catch (err) {
           // A refused connection never reached the upstream; a timeout may have: only a person can tell.
           const code = (err as AirlockError).code
@@ -78,9 +97,19 @@ export class HoldExecution {
           return
         }
         const body = res.body ? await readUpTo(res.body, MAX_STORED_RESPONSE) : { bytes: EMPTY, truncated: false }
-        const responseHeaders = [...res.headers].filter(([n]) => !['connection', 'keep-alive', 'transfer-encoding'].includes(n))
-        await store.saveResponse(id, { status: res.status, headers: responseHeaders, body: body.bytes, truncated: body.truncated }, ctx.now())
-        await ctx.audit('hold.executed', 'system', id, { status: res.status, body_sha256: await sha256Hex(body.bytes), truncated: body.truncated })
+        const responseHeaders = [...res.headers].filter(
+          ([n]) => !['connection', 'keep-alive', 'transfer-encoding'].includes(n),
+        )
+        await store.saveResponse(
+          id,
+          { status: res.status, headers: responseHeaders, body: body.bytes, truncated: body.truncated },
+          ctx.now(),
+        )
+        await ctx.audit('hold.executed', 'system', id, {
+          status: res.status,
+          body_sha256: await sha256Hex(body.bytes),
+          truncated: body.truncated,
+        })
       }
     } catch (err) {
       // Also when the store failed mid-way (a shared database gone): the hold stays executing, and the recovery
@@ -126,7 +155,10 @@ export class HoldExecution {
         ctx.wake(id)
         await ctx.audit('hold.outcome_unknown', 'system', id, { error: STOPPED })
         // An error line per hold, like a failed execution's: operators alert on error-level logs, not on the audit.
-        ctx.deps.logger.error({ event: 'hold.outcome_unknown', hold_id: id, error: STOPPED, recovered: true }, 'hold found executing at start: outcome unknown, a person must resolve it')
+        ctx.deps.logger.error(
+          { event: 'hold.outcome_unknown', hold_id: id, error: STOPPED, recovered: true },
+          'hold found executing at start: outcome unknown, a person must resolve it',
+        )
         await ctx.emit('hold.executed', (await ctx.store.get(id))!)
       }
     }
@@ -138,6 +170,11 @@ export class HoldExecution {
    */
   async nextDueAt(): Promise<number | null> {
     const { store } = this.#ctx
-    return nextDue(this.#ctx.now(), await store.idsIn('approved'), await store.nextExpiryAt(), await store.nextDeliveryAt())
+    return nextDue(
+      this.#ctx.now(),
+      await store.idsIn('approved'),
+      await store.nextExpiryAt(),
+      await store.nextDeliveryAt(),
+    )
   }
 }

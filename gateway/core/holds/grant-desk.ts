@@ -6,8 +6,8 @@ import { AirlockError } from '../errors.ts'
 import { decodeBody } from '../pipeline/body.ts'
 import { redactQuery } from '../redact.ts'
 import type { HoldContext } from './context.ts'
-import { grantBounds, grantInput, type Grant, type GrantInput, type GrantRequest } from './grants.ts'
-import { assertMayDecide, mayDecide, notFound, readScope, mayRead } from './scope.ts'
+import { type Grant, type GrantInput, type GrantRequest, grantBounds, grantInput } from './grants.ts'
+import { assertMayDecide, mayDecide, mayRead, notFound, readScope } from './scope.ts'
 import type { Hold } from './types.ts'
 
 export class GrantDesk {
@@ -23,7 +23,10 @@ export class GrantDesk {
    */
   check(hold: Hold, approver: ApproverConfig, req: GrantRequest): Grant['bounds'] {
     if (hold.decision.approvals_required > 1) {
-      throw new AirlockError('AIRLOCK_FORBIDDEN', `grant: hold ${hold.id} needs ${hold.decision.approvals_required} approvers; a grant would let later requests skip the second one, so it cannot be added`)
+      throw new AirlockError(
+        'AIRLOCK_FORBIDDEN',
+        `grant: hold ${hold.id} needs ${hold.decision.approvals_required} approvers; a grant would let later requests skip the second one, so it cannot be added`,
+      )
     }
     const groups = hold.groups.filter((g) => approver.groups.includes(g))
     const limits = groups.map((g) => ({ g, max: this.#ctx.config.approver_groups[g]?.max_grant_minutes ?? 0 }))
@@ -56,9 +59,29 @@ export class GrantDesk {
         max_uses: req.max_uses,
         bounds,
       },
-      { type: 'grant.created', actor: `approver:${approver.id}`, record: { minutes: req.minutes, max_uses: req.max_uses, bounds, rule: hold.decision.rule, agent: hold.agent.id } },
+      {
+        type: 'grant.created',
+        actor: `approver:${approver.id}`,
+        record: {
+          minutes: req.minutes,
+          max_uses: req.max_uses,
+          bounds,
+          rule: hold.decision.rule,
+          agent: hold.agent.id,
+        },
+      },
     )
-    this.#ctx.deps.logger.info({ event: 'grant.created', grant_id: g.id, hold_id: hold.id, rule: g.rule, agent: g.agent_id, approver: approver.id }, 'grant created')
+    this.#ctx.deps.logger.info(
+      {
+        event: 'grant.created',
+        grant_id: g.id,
+        hold_id: hold.id,
+        rule: g.rule,
+        agent: g.agent_id,
+        approver: approver.id,
+      },
+      'grant created',
+    )
     return g
   }
 
@@ -75,18 +98,25 @@ export class GrantDesk {
   /** Takes one use for an allowed request; undefined when refused (then the request is held after all). */
   async use(id: string, use: { agent_id: string; route: string; decision_id: string }): Promise<Grant | undefined> {
     const now = this.#ctx.now()
-    return this.#ctx.store.useGrant(id, { agent_id: use.agent_id, route: use.route, now }, {
-      type: 'grant.used',
-      actor: `agent:${use.agent_id}`,
-      record: { decision_id: use.decision_id },
-      at: now,
-    })
+    return this.#ctx.store.useGrant(
+      id,
+      { agent_id: use.agent_id, route: use.route, now },
+      {
+        type: 'grant.used',
+        actor: `agent:${use.agent_id}`,
+        record: { decision_id: use.decision_id },
+        at: now,
+      },
+    )
   }
 
   /** The grants of the approver's groups (all for an auditor), newest first, with whether each is live. */
   async list(approver: ApproverConfig): Promise<object[]> {
     const now = this.#ctx.now()
-    return (await this.#ctx.store.grants(readScope(approver))).map((g) => ({ ...status(g, now), may_revoke: mayDecide(g.groups, approver) }))
+    return (await this.#ctx.store.grants(readScope(approver))).map((g) => ({
+      ...status(g, now),
+      may_revoke: mayDecide(g.groups, approver),
+    }))
   }
 
   /** Revokes at once: the next request the grant would have allowed is held. */
@@ -95,7 +125,11 @@ export class GrantDesk {
     if (!g || !mayRead(g.groups, approver)) throw notFound('grant', id)
     assertMayDecide('grant', id, g.groups, approver)
     const now = this.#ctx.now()
-    const done = await this.#ctx.store.revokeGrant(id, approver.id, now, { type: 'grant.revoked', actor: `approver:${approver.id}`, record: { grant_id: id, comment } })
+    const done = await this.#ctx.store.revokeGrant(id, approver.id, now, {
+      type: 'grant.revoked',
+      actor: `approver:${approver.id}`,
+      record: { grant_id: id, comment },
+    })
     if (!done) throw new AirlockError('AIRLOCK_CONFLICT', `grant ${id} was already revoked`)
     this.#ctx.deps.logger.info({ event: 'grant.revoked', grant_id: id, approver: approver.id }, 'grant revoked')
     return status((await this.#ctx.store.getGrant(id))!, now)
@@ -103,7 +137,8 @@ export class GrantDesk {
 }
 
 export function status(g: Grant, now: number): object {
-  const state = g.revoked_at !== null ? 'revoked' : g.uses >= g.max_uses ? 'used_up' : g.expires_at <= now ? 'expired' : 'live'
+  const state =
+    g.revoked_at !== null ? 'revoked' : g.uses >= g.max_uses ? 'used_up' : g.expires_at <= now ? 'expired' : 'live'
   return {
     id: g.id,
     state,

@@ -79,7 +79,14 @@ const FIELD = /^[A-Za-z0-9_.-]{1,64}$/
  */
 export function grantBounds(
   req: GrantRequest,
-  opts: { grantable: boolean; risk: string; maxMinutes: number; group: string; body: unknown; query: Record<string, unknown> },
+  opts: {
+    grantable: boolean
+    risk: string
+    maxMinutes: number
+    group: string
+    body: unknown
+    query: Record<string, unknown>
+  },
 ): GrantBound[] {
   const bad = (msg: string) => new AirlockError('AIRLOCK_BAD_REQUEST', `grant: ${msg}`)
   if (!opts.grantable || opts.risk === 'critical') {
@@ -91,23 +98,33 @@ export function grantBounds(
     )
   }
   if (!Number.isInteger(req.minutes) || req.minutes < 1) throw bad('minutes must be a whole number of minutes >= 1')
-  if (opts.maxMinutes < 1) throw new AirlockError('AIRLOCK_FORBIDDEN', `grant: approver group "${opts.group}" may not grant (its max_grant_minutes is 0)`)
+  if (opts.maxMinutes < 1)
+    throw new AirlockError(
+      'AIRLOCK_FORBIDDEN',
+      `grant: approver group "${opts.group}" may not grant (its max_grant_minutes is 0)`,
+    )
   if (req.minutes > opts.maxMinutes) {
-    throw new AirlockError('AIRLOCK_FORBIDDEN', `grant: ${req.minutes} minutes is more than approver group "${opts.group}" may grant (max_grant_minutes ${opts.maxMinutes})`)
+    throw new AirlockError(
+      'AIRLOCK_FORBIDDEN',
+      `grant: ${req.minutes} minutes is more than approver group "${opts.group}" may grant (max_grant_minutes ${opts.maxMinutes})`,
+    )
   }
-  if (!Number.isInteger(req.max_uses) || req.max_uses < 1 || req.max_uses > MAX_USES_LIMIT) throw bad(`max_uses must be a whole number from 1 to ${MAX_USES_LIMIT}`)
+  if (!Number.isInteger(req.max_uses) || req.max_uses < 1 || req.max_uses > MAX_USES_LIMIT)
+    throw bad(`max_uses must be a whole number from 1 to ${MAX_USES_LIMIT}`)
   const bounds: GrantBound[] = []
   const approvedValue = (field: string): { in: 'body' | 'query'; value: unknown } => {
     if (!FIELD.test(field)) throw bad(`bound field "${field}" must be a top-level field name (letters, digits, _ . -)`)
     const body = opts.body
-    if (body && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, field)) return { in: 'body', value: (body as Record<string, unknown>)[field] }
+    if (body && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, field))
+      return { in: 'body', value: (body as Record<string, unknown>)[field] }
     if (Object.hasOwn(opts.query, field)) return { in: 'query', value: opts.query[field] }
     throw bad(`the approved request has no top-level body field or query parameter "${field}" to bound`)
   }
   for (const field of req.bounds?.same ?? []) bounds.push({ ...approvedValue(field), field, op: 'equals' })
   for (const field of req.bounds?.max ?? []) {
     const v = approvedValue(field)
-    if (v.in !== 'body' || typeof v.value !== 'number') throw bad(`"${field}" is not a number in the approved request's body, so it cannot bound a maximum`)
+    if (v.in !== 'body' || typeof v.value !== 'number')
+      throw bad(`"${field}" is not a number in the approved request's body, so it cannot bound a maximum`)
     bounds.push({ ...v, field, op: 'max' })
   }
   return bounds

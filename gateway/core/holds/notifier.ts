@@ -4,12 +4,20 @@ import type { Config } from '../config/schema.ts'
 import { describeForLog, publicErrorText, secretValues } from '../credentials.ts'
 import { isAirlockError } from '../errors.ts'
 import type { Clock, Logger, Metrics, Secrets, WebhookFetch } from '../ports.ts'
-import { standardHeaders, standardKey } from './standard-webhooks.ts'
-import { SLACK_HOOK, SlackPoster } from '../slack/poster.ts'
 import { redactUrl } from '../redact.ts'
 import type { SlackApiFactory } from '../slack/api.ts'
+import { SLACK_HOOK, SlackPoster } from '../slack/poster.ts'
+import { standardHeaders, standardKey } from './standard-webhooks.ts'
 import type { HoldStorePort } from './store-port.ts'
-import { EVENT_ID_HEADER, MAX_ATTEMPTS, retryDelayMs, SIGNATURE_HEADER, signPayload, slackMessage, type EventPayload } from './webhooks.ts'
+import {
+  EVENT_ID_HEADER,
+  type EventPayload,
+  MAX_ATTEMPTS,
+  retryDelayMs,
+  SIGNATURE_HEADER,
+  signPayload,
+  slackMessage,
+} from './webhooks.ts'
 
 export interface NotifierDeps {
   config: Config
@@ -38,7 +46,12 @@ export class Notifier {
   }
 
   /** Queues one delivery per webhook of each group; true when anything was queued. */
-  async enqueue(type: string, holdId: string | null, groups: string[], event: Omit<EventPayload, 'id' | 'created'>): Promise<boolean> {
+  async enqueue(
+    type: string,
+    holdId: string | null,
+    groups: string[],
+    event: Omit<EventPayload, 'id' | 'created'>,
+  ): Promise<boolean> {
     const { config, clock, store } = this.#deps
     const now = clock.now()
     let queued = false
@@ -46,12 +59,18 @@ export class Notifier {
       const hooks = config.approver_groups[g]?.webhooks ?? []
       for (const [i] of hooks.entries()) {
         const payload: EventPayload = { ...event, type, id: this.#newId(), created: Math.floor(now / 1000) }
-        await store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) }, now)
+        await store.enqueueDelivery(
+          { hold_id: holdId, event: type, grp: g, hook: i, payload: JSON.stringify(payload) },
+          now,
+        )
         queued = true
       }
       // The group's Slack channel: the message is built from the hold when it is sent (slack/poster.ts).
       if (holdId && config.approver_groups[g]?.slack_channel) {
-        await store.enqueueDelivery({ hold_id: holdId, event: type, grp: g, hook: SLACK_HOOK, payload: JSON.stringify({ type }) }, now)
+        await store.enqueueDelivery(
+          { hold_id: holdId, event: type, grp: g, hook: SLACK_HOOK, payload: JSON.stringify({ type }) },
+          now,
+        )
         queued = true
       }
     }
@@ -89,16 +108,45 @@ export class Notifier {
       const retryAt = clock.now() + retryDelayMs(attempt)
       const giveUp = attempt >= MAX_ATTEMPTS
       const failed = async (status: number | null, error: string, cause?: string) => {
-        await store.recordDelivery(d.id, { state: giveUp ? 'failed' : 'pending', status, error, next_at: retryAt, at: clock.now() })
-        this.#deps.logger.warn({ event: 'webhook_failed', delivery: d.id, hold_id: d.hold_id, group: d.grp, attempt, status, error, ...(cause ? { cause } : {}), gave_up: giveUp }, 'webhook delivery failed')
+        await store.recordDelivery(d.id, {
+          state: giveUp ? 'failed' : 'pending',
+          status,
+          error,
+          next_at: retryAt,
+          at: clock.now(),
+        })
+        this.#deps.logger.warn(
+          {
+            event: 'webhook_failed',
+            delivery: d.id,
+            hold_id: d.hold_id,
+            group: d.grp,
+            attempt,
+            status,
+            error,
+            ...(cause ? { cause } : {}),
+            gave_up: giveUp,
+          },
+          'webhook delivery failed',
+        )
         this.#deps.metrics.error('AIRLOCK_WEBHOOK_FAILED')
       }
       if (d.hook === SLACK_HOOK) {
         try {
           await this.#slack.deliver(d)
-          await store.recordDelivery(d.id, { state: 'delivered', status: 200, error: null, next_at: d.next_at, at: clock.now() })
+          await store.recordDelivery(d.id, {
+            state: 'delivered',
+            status: 200,
+            error: null,
+            next_at: d.next_at,
+            at: clock.now(),
+          })
         } catch (err) {
-          await failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
+          await failed(
+            null,
+            publicErrorText(err),
+            isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)),
+          )
         }
         continue
       }
@@ -126,16 +174,39 @@ export class Notifier {
           hook.url,
           // redirect 'manual': a redirect is never followed (its target was never checked against the SSRF guard or
           // configured by anyone); a 3xx is the receiver's answer and a failed delivery.
-          { method: 'POST', headers: { 'content-type': 'application/json', ...signing, [EVENT_ID_HEADER]: event.id, 'airlock-event': d.event, 'user-agent': 'airlock-webhooks' }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) },
+          {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...signing,
+              [EVENT_ID_HEADER]: event.id,
+              'airlock-event': d.event,
+              'user-agent': 'airlock-webhooks',
+            },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(10_000),
+          },
           hook.allow_private,
         )
         await res.body?.cancel()
-        if (res.ok) await store.recordDelivery(d.id, { state: 'delivered', status: res.status, error: null, next_at: d.next_at, at: clock.now() })
+        if (res.ok)
+          await store.recordDelivery(d.id, {
+            state: 'delivered',
+            status: res.status,
+            error: null,
+            next_at: d.next_at,
+            at: clock.now(),
+          })
         else if (res.status >= 300 && res.status < 400) await failed(res.status, redirectRefused(res))
         else await failed(res.status, `receiver answered ${res.status}`)
       } catch (err) {
         // Stored with the delivery and shown in the approver API: only Airlock's own words (credentials.ts).
-        await failed(null, publicErrorText(err), isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)))
+        await failed(
+          null,
+          publicErrorText(err),
+          isAirlockError(err) ? undefined : describeForLog(err, secretValues(config, secrets)),
+        )
       }
     }
   }

@@ -3,7 +3,11 @@ export function parsePrefer(header: string | null): { wait: number | undefined; 
   let wait: number | undefined
   let respondAsync = false
   for (const part of (header ?? '').split(',')) {
-    const [name = '', value] = part.split(';')[0]!.trim().split('=', 2).map((s) => s.trim().replace(/^"|"$/g, ''))
+    const [name = '', value] = part
+      .split(';')[0]!
+      .trim()
+      .split('=', 2)
+      .map((s) => s.trim().replace(/^"|"$/g, ''))
     if (name.toLowerCase() === 'respond-async') respondAsync = true
     if (name.toLowerCase() === 'wait' && value !== undefined && /^\d+$/.test(value)) wait = Number(value)
   }

@@ -1,7 +1,8 @@
 // What an approver is shown: the proposed action, its context and the policy's reasoning. The same presentation
 // goes into webhooks and the API, and its hash is recorded with every decision ("having seen what").
-import { redactHeaders, redactUrl } from '../redact.ts'
+
 import { sha256HexSync } from '../digest.ts'
+import { redactHeaders, redactUrl } from '../redact.ts'
 import { canonicalJson } from './audit.ts'
 import type { Hold } from './types.ts'
 
@@ -35,7 +36,11 @@ export interface Presentation {
 }
 
 /** A readable body: pretty-printed JSON or form data, text as is, binary as a size; cut at `limit` bytes. */
-export function bodyPreview(body: Uint8Array | null, contentType: string | undefined, limit: number): { text: string | null; truncated: boolean } {
+export function bodyPreview(
+  body: Uint8Array | null,
+  contentType: string | undefined,
+  limit: number,
+): { text: string | null; truncated: boolean } {
   if (!body || body.byteLength === 0) return { text: null, truncated: false }
   let text: string
   try {
@@ -46,7 +51,8 @@ export function bodyPreview(body: Uint8Array | null, contentType: string | undef
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
   try {
     if (type === 'application/json' || type.endsWith('+json')) text = JSON.stringify(JSON.parse(text), null, 2)
-    else if (type === 'application/x-www-form-urlencoded') text = JSON.stringify(Object.fromEntries(new URLSearchParams(text)), null, 2)
+    else if (type === 'application/x-www-form-urlencoded')
+      text = JSON.stringify(Object.fromEntries(new URLSearchParams(text)), null, 2)
   } catch {
     // not what it claims to be: show it as it came
   }
@@ -92,10 +98,20 @@ export function present(hold: Hold, previewBytes: number): Presentation {
 function mcpMessage(body: Uint8Array | null): { mcp: Presentation['mcp'] } | object {
   if (!body || body.byteLength === 0 || body[0] !== 0x7b) return {}
   try {
-    const m = JSON.parse(new TextDecoder().decode(body)) as { jsonrpc?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } }
+    const m = JSON.parse(new TextDecoder().decode(body)) as {
+      jsonrpc?: unknown
+      method?: unknown
+      params?: { name?: unknown; arguments?: unknown }
+    }
     if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') return {}
     const call = m.method === 'tools/call'
-    return { mcp: { method: m.method, tool: call && typeof m.params?.name === 'string' ? m.params.name : null, arguments: call ? (m.params?.arguments ?? {}) : null } }
+    return {
+      mcp: {
+        method: m.method,
+        tool: call && typeof m.params?.name === 'string' ? m.params.name : null,
+        arguments: call ? (m.params?.arguments ?? {}) : null,
+      },
+    }
   } catch {
     return {}
   }

@@ -75,13 +75,43 @@ export async function buildReport(store: HoldStorePort, minDecisions: number, sc
   const byApprover = new Map<string, ApproverFigures & { times: number[]; fast: number }>()
   const approver = (id: string) => {
     let a = byApprover.get(id)
-    if (!a) byApprover.set(id, (a = { approver: id, decisions: 0, approvals: 0, denials: 0, median_ms_from_view: null, fast_share: null, times: [], fast: 0 }))
+    if (!a)
+      byApprover.set(
+        id,
+        (a = {
+          approver: id,
+          decisions: 0,
+          approvals: 0,
+          denials: 0,
+          median_ms_from_view: null,
+          fast_share: null,
+          times: [],
+          fast: 0,
+        }),
+      )
     return a
   }
   for (const h of await store.all(scope)) {
     const rule = h.decision.rule
     let r = byRule.get(rule)
-    if (!r) byRule.set(rule, (r = { rule, holds: 0, approved: 0, denied: 0, expired: 0, pending: 0, approval_rate: null, median_ms_to_decide: null, fast_share: null, suggestion: null, times: [], fast: 0 }))
+    if (!r)
+      byRule.set(
+        rule,
+        (r = {
+          rule,
+          holds: 0,
+          approved: 0,
+          denied: 0,
+          expired: 0,
+          pending: 0,
+          approval_rate: null,
+          median_ms_to_decide: null,
+          fast_share: null,
+          suggestion: null,
+          times: [],
+          fast: 0,
+        }),
+      )
     r.holds++
     const approvedStates = ['approved', 'executing', 'executed', 'failed', 'outcome_unknown']
     if (approvedStates.includes(h.state)) r.approved++
@@ -110,17 +140,33 @@ export async function buildReport(store: HoldStorePort, minDecisions: number, sc
     const decided = r.approved + r.denied
     const rate = ratio(r.approved, decided)
     let suggestion: string | null = null
-    if (decided >= minDecisions && rate !== null && rate >= 0.95) suggestion = `approved ${Math.round(rate * 100)} % of ${decided} decisions: a candidate to relax to review or allow`
-    if (decided >= minDecisions && rate !== null && rate <= 0.05) suggestion = `denied ${Math.round((1 - rate) * 100)} % of ${decided} decisions: a candidate for deny`
-    return { ...r, approval_rate: rate, median_ms_to_decide: median(times), fast_share: ratio(fast, decided), suggestion }
+    if (decided >= minDecisions && rate !== null && rate >= 0.95)
+      suggestion = `approved ${Math.round(rate * 100)} % of ${decided} decisions: a candidate to relax to review or allow`
+    if (decided >= minDecisions && rate !== null && rate <= 0.05)
+      suggestion = `denied ${Math.round((1 - rate) * 100)} % of ${decided} decisions: a candidate for deny`
+    return {
+      ...r,
+      approval_rate: rate,
+      median_ms_to_decide: median(times),
+      fast_share: ratio(fast, decided),
+      suggestion,
+    }
   })
-  const approvers = [...byApprover.values()].map(({ times, fast, ...a }) => ({ ...a, median_ms_from_view: median(times), fast_share: ratio(fast, a.decisions) }))
+  const approvers = [...byApprover.values()].map(({ times, fast, ...a }) => ({
+    ...a,
+    median_ms_from_view: median(times),
+    fast_share: ratio(fast, a.decisions),
+  }))
 
   const forwarded = await store.forwardedCounts()
   const coverage = new Map<string, CoverageFigures>()
   const cov = (rule: string) => {
     let c = coverage.get(rule)
-    if (!c) coverage.set(rule, (c = { rule, forwarded: forwarded[rule] ?? 0, sampled: 0, reviewed: 0, flagged: 0, coverage: null }))
+    if (!c)
+      coverage.set(
+        rule,
+        (c = { rule, forwarded: forwarded[rule] ?? 0, sampled: 0, reviewed: 0, flagged: 0, coverage: null }),
+      )
     return c
   }
   const items = await store.reviews(undefined, scope)
@@ -134,16 +180,19 @@ export async function buildReport(store: HoldStorePort, minDecisions: number, sc
   }
   const review = [...coverage.values()].map((c) => ({ ...c, coverage: ratio(c.reviewed, c.forwarded) }))
   const now = Date.now()
-  const grants = (await store.grants(scope, 10_000)).map((g): GrantFigures => ({
-    id: g.id,
-    rule: g.rule,
-    agent: g.agent_id,
-    created_by: g.created_by,
-    state: g.revoked_at !== null ? 'revoked' : g.uses >= g.max_uses ? 'used_up' : g.expires_at <= now ? 'expired' : 'live',
-    uses: g.uses,
-    max_uses: g.max_uses,
-    expires_at: new Date(g.expires_at).toISOString(),
-  }))
+  const grants = (await store.grants(scope, 10_000)).map(
+    (g): GrantFigures => ({
+      id: g.id,
+      rule: g.rule,
+      agent: g.agent_id,
+      created_by: g.created_by,
+      state:
+        g.revoked_at !== null ? 'revoked' : g.uses >= g.max_uses ? 'used_up' : g.expires_at <= now ? 'expired' : 'live',
+      uses: g.uses,
+      max_uses: g.max_uses,
+      expires_at: new Date(g.expires_at).toISOString(),
+    }),
+  )
   const audit = await store.auditRecords()
   return {
     rules: rules.sort((a, b) => b.holds - a.holds),

@@ -28,9 +28,25 @@ export class ReviewQueue {
       risk: d.risk,
       intent: req.input.intent,
       approvers: d.approvers,
-      request: { method: req.method, url: req.upstreamUrl.href, headers: r.headers, body: r.body, body_size: r.body_size },
+      request: {
+        method: req.method,
+        url: req.upstreamUrl.href,
+        headers: r.headers,
+        body: r.body,
+        body_size: r.body_size,
+      },
     }
-    await ctx.store.addReview({ id, decision_id: req.decisionId, created_at: ctx.now(), agent_id: req.agent.id, route: req.route.name, rule: d.rule, summary: d.summary, context, upstream_status: upstreamStatus })
+    await ctx.store.addReview({
+      id,
+      decision_id: req.decisionId,
+      created_at: ctx.now(),
+      agent_id: req.agent.id,
+      route: req.route.name,
+      rule: d.rule,
+      summary: d.summary,
+      context,
+      upstream_status: upstreamStatus,
+    })
     await ctx.audit('review.sampled', `policy:${d.rule}`, null, { review_id: id, decision_id: req.decisionId })
     return true
   }
@@ -50,7 +66,8 @@ export class ReviewQueue {
     const ctx = this.#ctx
     const review = await this.item(id, reviewer)
     assertMayDecide('review item', id, reviewGroups(review, this.#allGroups()), reviewer)
-    if (verdict === 'flag' && !comment) throw new AirlockError('AIRLOCK_BAD_REQUEST', 'flagging needs a comment saying what is wrong')
+    if (verdict === 'flag' && !comment)
+      throw new AirlockError('AIRLOCK_BAD_REQUEST', 'flagging needs a comment saying what is wrong')
     const state = verdict === 'ok' ? 'ok' : 'flagged'
     if (!(await ctx.store.markReview(id, state, reviewer.id, comment, ctx.now()))) {
       throw new AirlockError('AIRLOCK_CONFLICT', `review item ${id} was already marked`)
@@ -58,7 +75,10 @@ export class ReviewQueue {
     await ctx.audit(`review.${state}`, `approver:${reviewer.id}`, null, { review_id: id, comment })
     if (state === 'flagged') {
       const groups = [...reviewGroups(review, this.#allGroups())]
-      await ctx.enqueue('review.flagged', null, groups, { type: 'review.flagged', review: { ...review, state, reviewer: reviewer.id, comment } })
+      await ctx.enqueue('review.flagged', null, groups, {
+        type: 'review.flagged',
+        review: { ...review, state, reviewer: reviewer.id, comment },
+      })
     }
     return (await ctx.store.getReview(id))!
   }

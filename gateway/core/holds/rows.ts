@@ -60,7 +60,10 @@ export function toHold(r: Row): Hold {
 }
 
 /** `ord` is PostgreSQL's insertion order (a tie-break for equal created_at), not part of a Review. */
-export const toReview = ({ ord: _, ...r }: Row): Review => ({ ...(r as unknown as Review), context: parseJson(r.context) })
+export const toReview = ({ ord: _, ...r }: Row): Review => ({
+  ...(r as unknown as Review),
+  context: parseJson(r.context),
+})
 
 export const toAudit = (r: Row): AuditRecord => ({ ...(r as unknown as AuditRecord), record: parseJson(r.record) })
 

@@ -10,7 +10,7 @@ import { sha256Hex } from '../digest.ts'
 import { AirlockError } from '../errors.ts'
 import type { Evaluated, HeldRequest } from '../pipeline/request.ts'
 import { agentWait, answerAgent } from './answers.ts'
-import { verifyChain, type AuditRecord, type AuditVerification } from './audit.ts'
+import { type AuditRecord, type AuditVerification, verifyChain } from './audit.ts'
 import { HoldContext, type HoldServiceDeps } from './context.ts'
 import { HoldExecution } from './execution.ts'
 import { GrantDesk } from './grant-desk.ts'
@@ -59,7 +59,10 @@ export class HoldService {
       return await this.store.pendingCounts()
     } catch (err) {
       if (!this.#ctx.deps.shared) throw err
-      this.#ctx.deps.logger.warn({ event: 'store_unavailable', error: publicErrorText(err) }, 'pending counts unavailable')
+      this.#ctx.deps.logger.warn(
+        { event: 'store_unavailable', error: publicErrorText(err) },
+        'pending counts unavailable',
+      )
       return {}
     }
   }
@@ -70,14 +73,22 @@ export class HoldService {
     const { config } = ctx
     const d = req.decision
     if (d.approvers.length === 0) {
-      throw new AirlockError('AIRLOCK_POLICY_MALFORMED', `rule "${d.rule}" holds the request but names no approver group; it was refused`)
+      throw new AirlockError(
+        'AIRLOCK_POLICY_MALFORMED',
+        `rule "${d.rule}" holds the request but names no approver group; it was refused`,
+      )
     }
     const unknown = d.approvers.filter((g) => !(g in config.approver_groups))
     if (unknown.length) {
-      throw new AirlockError('AIRLOCK_POLICY_MALFORMED', `rule "${d.rule}" names approver group(s) ${unknown.join(', ')} that are not configured; the request was refused`)
+      throw new AirlockError(
+        'AIRLOCK_POLICY_MALFORMED',
+        `rule "${d.rule}" names approver group(s) ${unknown.join(', ')} that are not configured; the request was refused`,
+      )
     }
     const now = ctx.now()
-    const dedupeKey = await sha256Hex([req.agent.id, req.method, req.upstreamUrl.href, req.dedupeSha256 ?? req.bodySha256].join('\n'))
+    const dedupeKey = await sha256Hex(
+      [req.agent.id, req.method, req.upstreamUrl.href, req.dedupeSha256 ?? req.bodySha256].join('\n'),
+    )
     const caps = Object.fromEntries(Object.entries(config.approver_groups).map(([g, c]) => [g, c.max_pending]))
     const result = await this.store.createOrJoin(
       {
@@ -100,11 +111,19 @@ export class HoldService {
       },
       caps,
       now - config.holds.dedupe_window_s * 1000,
-      (hold) => ctx.pendingAudit('hold.created', `policy:${d.rule}`, { context_sha256: contextHash(ctx.present(hold)), decision: d, agent: hold.agent }),
+      (hold) =>
+        ctx.pendingAudit('hold.created', `policy:${d.rule}`, {
+          context_sha256: contextHash(ctx.present(hold)),
+          decision: d,
+          agent: hold.agent,
+        }),
     )
     if (result.created) {
       await ctx.emit('hold.created', result.hold)
-      ctx.deps.logger.info({ event: 'hold.created', hold_id: result.hold.id, rule: d.rule, groups: d.approvers }, 'hold created')
+      ctx.deps.logger.info(
+        { event: 'hold.created', hold_id: result.hold.id, rule: d.rule, groups: d.approvers },
+        'hold created',
+      )
     }
     return result
   }
@@ -114,7 +133,10 @@ export class HoldService {
     const { hold } = await this.submit(req)
     const wait = agentWait(req.prefer, this.#ctx.config.holds)
     if (wait.waitMs > 0) await this.waitForOutcome(hold.id, wait.waitMs, signal)
-    return { holdId: hold.id, response: this.answer((await this.store.get(hold.id))!, wait.respondAsync, req.decisionId) }
+    return {
+      holdId: hold.id,
+      response: this.answer((await this.store.get(hold.id))!, wait.respondAsync, req.decisionId),
+    }
   }
 
   /** Resolves when the hold reaches a state the agent can act on, or after timeoutMs, or when the agent leaves. */
@@ -173,7 +195,17 @@ export class HoldService {
    * Full context for an approver; records the first view of one who may decide (the start of "time to decide"). An
    * auditor's read of another group's hold starts no decision and is not recorded as a view.
    */
-  async view(id: string, approver: ApproverConfig): Promise<{ hold: Presentation; context_sha256: string; state: HoldState; approvals: Approval[]; denial: Hold['denial']; deliveries: object[] }> {
+  async view(
+    id: string,
+    approver: ApproverConfig,
+  ): Promise<{
+    hold: Presentation
+    context_sha256: string
+    state: HoldState
+    approvals: Approval[]
+    denial: Hold['denial']
+    deliveries: object[]
+  }> {
     const hold = await this.#find(id, approver)
     const presentation = this.present(hold)
     const hash = contextHash(presentation)
@@ -182,13 +214,33 @@ export class HoldService {
       await this.#ctx.store.addView(id, { approver: approver.id, at })
       await this.#ctx.audit('hold.viewed', `approver:${approver.id}`, id, { context_sha256: hash })
     }
-    const deliveries = (await this.#ctx.store.deliveries(id)).map((d) => ({ event: d.event, group: d.grp, state: d.state, attempts: d.attempts, last_status: d.last_status, last_error: d.last_error }))
-    return { hold: presentation, context_sha256: hash, state: hold.state, approvals: hold.approvals, denial: hold.denial, deliveries }
+    const deliveries = (await this.#ctx.store.deliveries(id)).map((d) => ({
+      event: d.event,
+      group: d.grp,
+      state: d.state,
+      attempts: d.attempts,
+      last_status: d.last_status,
+      last_error: d.last_error,
+    }))
+    return {
+      hold: presentation,
+      context_sha256: hash,
+      state: hold.state,
+      approvals: hold.approvals,
+      denial: hold.denial,
+      deliveries,
+    }
   }
 
   /** The holds of the approver's groups (every hold for an auditor), optionally by state and one group. */
   async list(approver: ApproverConfig, filter: { state?: HoldState; group?: string } = {}): Promise<object[]> {
-    return (await this.#ctx.store.list({ ...filter, groups: readScope(approver) })).map((h) => ({ ...this.status(h), agent: h.agent, groups: h.groups, risk: h.decision.risk, may_decide: mayDecide(h.groups, approver) }))
+    return (await this.#ctx.store.list({ ...filter, groups: readScope(approver) })).map((h) => ({
+      ...this.status(h),
+      agent: h.agent,
+      groups: h.groups,
+      risk: h.decision.risk,
+      may_decide: mayDecide(h.groups, approver),
+    }))
   }
 
   async #checkExpiry(hold: Hold, now: number): Promise<void> {
@@ -202,37 +254,72 @@ export class HoldService {
     const view = hold.views.find((v) => v.approver === approverId)
     const notified = (await this.#ctx.store.notifiedAt(hold.id)) ?? hold.created_at
     const msFromView = view ? now - view.at : null
-    return { ms_from_notify: now - notified, ms_from_view: msFromView, fast: msFromView === null || msFromView < this.#ctx.config.holds.fast_decision_ms }
+    return {
+      ms_from_notify: now - notified,
+      ms_from_view: msFromView,
+      fast: msFromView === null || msFromView < this.#ctx.config.holds.fast_decision_ms,
+    }
   }
 
   /** Approves; with `grant`, also allows the same rule for this agent and route for a while (grant-desk.ts). */
-  async approve(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null; grant?: GrantRequest | undefined }): Promise<Hold & { grant?: Grant }> {
+  async approve(
+    id: string,
+    approver: ApproverConfig,
+    body: { comment?: string | null; context_sha256?: string | null; grant?: GrantRequest | undefined },
+  ): Promise<Hold & { grant?: Grant }> {
     const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
     await this.#checkExpiry(hold, now)
-    if (hold.state !== 'pending') throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only pending holds can be approved`)
-    if (approver.id === hold.agent.owner || (approver.email && approver.email.toLowerCase() === hold.agent.owner.toLowerCase())) {
-      throw new AirlockError('AIRLOCK_FORBIDDEN', `approver "${approver.id}" owns the agent "${hold.agent.id}" and cannot approve its requests`)
+    if (hold.state !== 'pending')
+      throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only pending holds can be approved`)
+    if (
+      approver.id === hold.agent.owner ||
+      (approver.email && approver.email.toLowerCase() === hold.agent.owner.toLowerCase())
+    ) {
+      throw new AirlockError(
+        'AIRLOCK_FORBIDDEN',
+        `approver "${approver.id}" owns the agent "${hold.agent.id}" and cannot approve its requests`,
+      )
     }
     const comment = body.comment?.trim() || null
     if (hold.decision.require_comment && !comment) {
-      throw new AirlockError('AIRLOCK_BAD_REQUEST', 'this hold requires a written comment to approve: say why it is right to send it')
+      throw new AirlockError(
+        'AIRLOCK_BAD_REQUEST',
+        'this hold requires a written comment to approve: say why it is right to send it',
+      )
     }
     const hash = contextHash(this.present(hold))
     if (body.context_sha256 && body.context_sha256 !== hash) {
-      throw new AirlockError('AIRLOCK_CONFLICT', 'the context you reviewed does not match this hold (context_sha256 differs); view it again before deciding')
+      throw new AirlockError(
+        'AIRLOCK_CONFLICT',
+        'the context you reviewed does not match this hold (context_sha256 differs); view it again before deciding',
+      )
     }
     if (hold.approvals.some((a) => a.approver === approver.id)) {
-      throw new AirlockError('AIRLOCK_CONFLICT', `approver "${approver.id}" has already approved hold ${id}; it needs ${hold.decision.approvals_required} distinct approvers`)
+      throw new AirlockError(
+        'AIRLOCK_CONFLICT',
+        `approver "${approver.id}" has already approved hold ${id}; it needs ${hold.decision.approvals_required} distinct approvers`,
+      )
     }
     // Checked before the approval is stored, so a refused grant approves nothing.
     const bounds = body.grant ? this.grants.check(hold, approver, body.grant) : undefined
-    const approval: Approval = { approver: approver.id, at: now, comment, context_sha256: hash, ...(await this.#timing(hold, approver.id, now)) }
+    const approval: Approval = {
+      approver: approver.id,
+      at: now,
+      comment,
+      context_sha256: hash,
+      ...(await this.#timing(hold, approver.id, now)),
+    }
     const complete = hold.approvals.length + 1 >= hold.decision.approvals_required
     if (!(await this.#ctx.store.addApproval(id, approval, complete))) {
       throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} changed while approving; view it again`)
     }
-    await this.#ctx.audit(complete ? 'hold.approved' : 'hold.approval_recorded', `approver:${approver.id}`, id, approval)
+    await this.#ctx.audit(
+      complete ? 'hold.approved' : 'hold.approval_recorded',
+      `approver:${approver.id}`,
+      id,
+      approval,
+    )
     const updated: Hold & { grant?: Grant } = (await this.#ctx.store.get(id))!
     if (body.grant && bounds) updated.grant = await this.grants.create(hold, approver, body.grant, bounds)
     if (complete) {
@@ -243,7 +330,11 @@ export class HoldService {
     return updated
   }
 
-  async deny(id: string, approver: ApproverConfig, body: { comment?: string | null; context_sha256?: string | null }): Promise<Hold> {
+  async deny(
+    id: string,
+    approver: ApproverConfig,
+    body: { comment?: string | null; context_sha256?: string | null },
+  ): Promise<Hold> {
     const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
     await this.#checkExpiry(hold, now)
@@ -251,21 +342,39 @@ export class HoldService {
     const { ms_from_view, fast } = await this.#timing(hold, approver.id, now)
     const denial = { approver: approver.id, at: now, comment, ms_from_view, fast }
     if (!(await this.#ctx.store.transition(id, ['pending'], 'denied', now, { decided_at: now, denial }))) {
-      throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${(await this.#ctx.store.get(id))?.state}; only pending holds can be denied`)
+      throw new AirlockError(
+        'AIRLOCK_CONFLICT',
+        `hold ${id} is ${(await this.#ctx.store.get(id))?.state}; only pending holds can be denied`,
+      )
     }
     this.#ctx.wake(id)
-    await this.#ctx.audit('hold.denied', `approver:${approver.id}`, id, { ...denial, context_sha256: contextHash(this.present(hold)) })
+    await this.#ctx.audit('hold.denied', `approver:${approver.id}`, id, {
+      ...denial,
+      context_sha256: contextHash(this.present(hold)),
+    })
     const updated = (await this.#ctx.store.get(id))!
     await this.#ctx.emit('hold.decided', updated)
     return updated
   }
 
   /** A person settles an outcome_unknown hold after checking the upstream. */
-  async resolve(id: string, approver: ApproverConfig, outcome: 'executed' | 'failed', comment: string | null): Promise<Hold> {
+  async resolve(
+    id: string,
+    approver: ApproverConfig,
+    outcome: 'executed' | 'failed',
+    comment: string | null,
+  ): Promise<Hold> {
     const hold = await this.#findToDecide(id, approver)
     const now = this.#ctx.now()
-    if (!await this.#ctx.store.transition(id, ['outcome_unknown'], outcome, now, { error: outcome === 'failed' ? `resolved by ${approver.id}` : undefined })) {
-      throw new AirlockError('AIRLOCK_CONFLICT', `hold ${id} is ${hold.state}; only outcome_unknown holds can be resolved`)
+    if (
+      !(await this.#ctx.store.transition(id, ['outcome_unknown'], outcome, now, {
+        error: outcome === 'failed' ? `resolved by ${approver.id}` : undefined,
+      }))
+    ) {
+      throw new AirlockError(
+        'AIRLOCK_CONFLICT',
+        `hold ${id} is ${hold.state}; only outcome_unknown holds can be resolved`,
+      )
     }
     this.#ctx.wake(id)
     await this.#ctx.audit('hold.resolved', `approver:${approver.id}`, id, { outcome, comment })

@@ -22,7 +22,11 @@ export interface SlackMessageStore {
 export function saveSlackMessage(db: SqlDriver, m: PostedMessage): void {
   db.run(
     `INSERT OR REPLACE INTO slack_messages (hold_id, grp, channel, ts, posted_at) VALUES (?, ?, ?, ?, ?)`,
-    m.hold_id, m.grp, m.channel, m.ts, m.posted_at,
+    m.hold_id,
+    m.grp,
+    m.channel,
+    m.ts,
+    m.posted_at,
   )
 }
 

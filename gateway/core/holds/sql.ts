@@ -123,7 +123,11 @@ export function migrate(db: SqlDriver): void {
   while (version < MIGRATIONS.length) {
     const sql = MIGRATIONS[version]!
     db.transaction(() => {
-      for (const stmt of sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) db.run(stmt)
+      for (const stmt of sql
+        .split(/;\s*$/m)
+        .map((s) => s.trim())
+        .filter(Boolean))
+        db.run(stmt)
       db.run(`UPDATE schema_version SET version = ?`, version + 1)
     })
     version++

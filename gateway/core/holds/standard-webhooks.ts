@@ -13,12 +13,32 @@ export function standardKey(secret: string, env: string): Uint8Array {
     const key = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
     if (key.byteLength >= 24) return key
   }
-  throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', `signing secret ${env} is not a Standard Webhooks secret ("whsec_" + base64 of at least 24 random bytes); not sent`)
+  throw new AirlockError(
+    'AIRLOCK_WEBHOOK_FAILED',
+    `signing secret ${env} is not a Standard Webhooks secret ("whsec_" + base64 of at least 24 random bytes); not sent`,
+  )
 }
 
 /** The three Standard Webhooks headers for one delivery attempt. */
-export async function standardHeaders(key: Uint8Array, id: string, timestampS: number, body: string): Promise<Record<string, string>> {
-  const k = await crypto.subtle.importKey('raw', key as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(`${id}.${timestampS}.${body}`)))
-  return { 'webhook-id': id, 'webhook-timestamp': String(timestampS), 'webhook-signature': `v1,${btoa(String.fromCharCode(...mac))}` }
+export async function standardHeaders(
+  key: Uint8Array,
+  id: string,
+  timestampS: number,
+  body: string,
+): Promise<Record<string, string>> {
+  const k = await crypto.subtle.importKey(
+    'raw',
+    key as Uint8Array<ArrayBuffer>,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
+  const mac = new Uint8Array(
+    await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(`${id}.${timestampS}.${body}`)),
+  )
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampS),
+    'webhook-signature': `v1,${btoa(String.fromCharCode(...mac))}`,
+  }
 }

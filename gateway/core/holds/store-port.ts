@@ -11,12 +11,28 @@ import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredRespons
 export type Awaitable<T> = T | Promise<T>
 
 export interface HoldStorePort {
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): Awaitable<CreateResult>
+  createOrJoin(
+    h: NewHold,
+    caps: Record<string, number>,
+    settledSince: number,
+    audit: (hold: Hold) => PendingAudit | undefined,
+  ): Awaitable<CreateResult>
   get(id: string): Awaitable<Hold | undefined>
-  list(filter?: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number }): Awaitable<Hold[]>
+  list(filter?: {
+    state?: HoldState | undefined
+    group?: string | undefined
+    groups?: ReadScope
+    limit?: number
+  }): Awaitable<Hold[]>
   all(groups?: ReadScope): Awaitable<Hold[]>
   pendingCounts(): Awaitable<Record<string, number>>
-  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields?: { decided_at?: number; error?: string | undefined; denial?: Denial }): Awaitable<boolean>
+  transition(
+    id: string,
+    from: readonly HoldState[],
+    to: HoldState,
+    at: number,
+    fields?: { decided_at?: number; error?: string | undefined; denial?: Denial },
+  ): Awaitable<boolean>
   addView(id: string, view: View): Awaitable<void>
   addApproval(id: string, approval: Approval, approve: boolean): Awaitable<boolean>
   saveResponse(id: string, r: StoredResponse, at: number): Awaitable<boolean>
@@ -27,7 +43,10 @@ export interface HoldStorePort {
   /** Due deliveries for this caller to send (the PostgreSQL store leases them, so one gateway sends each). */
   dueDeliveries(now: number, limit?: number): Awaitable<Delivery[]>
   nextDeliveryAt(): Awaitable<number | null>
-  recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): Awaitable<void>
+  recordDelivery(
+    id: number,
+    outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number },
+  ): Awaitable<void>
   deliveries(holdId?: string): Awaitable<Delivery[]>
   notifiedAt(holdId: string): Awaitable<number | null>
   countForwarded(rule: string): Awaitable<void>
@@ -35,7 +54,13 @@ export interface HoldStorePort {
   addReview(r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): Awaitable<void>
   reviews(state?: Review['state'], groups?: ReadScope): Awaitable<Review[]>
   getReview(id: string): Awaitable<Review | undefined>
-  markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): Awaitable<boolean>
+  markReview(
+    id: string,
+    state: 'ok' | 'flagged',
+    reviewer: string,
+    comment: string | null,
+    at: number,
+  ): Awaitable<boolean>
   /** Stores a grant with its audit record (subject: the approved hold), in one transaction. */
   createGrant(g: NewGrant, audit: PendingAudit): Awaitable<Grant>
   getGrant(id: string): Awaitable<Grant | undefined>
@@ -49,7 +74,11 @@ export interface HoldStorePort {
    * Takes one use atomically (one conditional UPDATE: same agent and route, not revoked, not expired, uses < max_uses)
    * with its audit record; the grant after the use, or undefined when refused.
    */
-  useGrant(id: string, use: { agent_id: string; route: string; now: number }, audit: PendingAudit): Awaitable<Grant | undefined>
+  useGrant(
+    id: string,
+    use: { agent_id: string; route: string; now: number },
+    audit: PendingAudit,
+  ): Awaitable<Grant | undefined>
   /** Revokes at once, with its audit record; false when already revoked or unknown. */
   revokeGrant(id: string, by: string, at: number, audit: PendingAudit): Awaitable<boolean>
   appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): Awaitable<AuditRecord>

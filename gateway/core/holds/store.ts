@@ -1,28 +1,33 @@
 // The hold store: every state change is one atomic statement or transaction over the SqlDriver, so the
 // guarantees (one hold per identical request, caps, exactly-once claims, an unbroken audit chain) hold on both
 // runtimes. Business rules (who may approve, comments, expiry) live in HoldService; this file only keeps state.
-import { nextAuditRecord, type AuditRecord } from './audit.ts'
+
 import type { SqlDriver, SqlValue } from '../ports.ts'
-import type { ReadScope } from './scope.ts'
-import { migrate } from './sql.ts'
-import { checkCapacity, toAudit, toHold, toReview } from './rows.ts'
+import { type AuditRecord, nextAuditRecord } from './audit.ts'
 import * as grantSql from './grant-store.ts'
-import * as slackSql from './slack-store.ts'
-import type { PostedMessage, SlackMessageStore } from './slack-store.ts'
 import type { Grant, NewGrant } from './grants.ts'
+import { checkCapacity, toAudit, toHold, toReview } from './rows.ts'
+import type { ReadScope } from './scope.ts'
+import type { PostedMessage, SlackMessageStore } from './slack-store.ts'
+import * as slackSql from './slack-store.ts'
+import { migrate } from './sql.ts'
 import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
 
 type Row = { [column: string]: SqlValue }
 
 // A reader's scope in SQL (SQLite's JSON1, on Node and in Durable Objects): the item's groups (a JSON array column)
 // meet the reader's groups (one JSON array parameter).
-const IN_SCOPE = (column: string) => `EXISTS (SELECT 1 FROM json_each(${column}) AS g WHERE g.value IN (SELECT value FROM json_each(?)))`
+const IN_SCOPE = (column: string) =>
+  `EXISTS (SELECT 1 FROM json_each(${column}) AS g WHERE g.value IN (SELECT value FROM json_each(?)))`
 // A review item belongs to the groups its rule named, or to every group when it named none (scope.ts reviewGroups).
 const REVIEW_IN_SCOPE = `(COALESCE(json_array_length(reviews.context, '$.approvers'), 0) = 0
   OR EXISTS (SELECT 1 FROM json_each(reviews.context, '$.approvers') AS g WHERE g.value IN (SELECT value FROM json_each(?))))`
 const json = (v: unknown) => JSON.stringify(v)
 
-export type NewHold = Omit<Hold, 'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'>
+export type NewHold = Omit<
+  Hold,
+  'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'
+>
 
 /** An audit record to append in the same transaction as a new hold (the hold's id is its subject). */
 export interface PendingAudit {
@@ -51,7 +56,12 @@ export class HoldStore implements SlackMessageStore {
    * retry attaches to it, so there is never a second hold, notification or upstream call. Caps are checked in the
    * same transaction, so concurrent requests cannot overshoot them.
    */
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): CreateResult {
+  createOrJoin(
+    h: NewHold,
+    caps: Record<string, number>,
+    settledSince: number,
+    audit: (hold: Hold) => PendingAudit | undefined,
+  ): CreateResult {
     return this.db.transaction(() => {
       // Live holds always join; executed and denied ones join within the dedupe window (the retry gets the stored
       // response or the denial again, rather than a second approval request).
@@ -59,7 +69,8 @@ export class HoldStore implements SlackMessageStore {
         `SELECT * FROM holds WHERE dedupe_key = ?
            AND (state IN ('pending','approved','executing','outcome_unknown') OR (state IN ('executed','denied') AND updated_at >= ?))
          ORDER BY created_at DESC LIMIT 1`,
-        h.dedupe_key, settledSince,
+        h.dedupe_key,
+        settledSince,
       )[0]
       if (existing) return { hold: toHold(existing), created: false }
       const pending = this.pendingCounts()
@@ -68,8 +79,24 @@ export class HoldStore implements SlackMessageStore {
         `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
            headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
          VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        h.id, h.created_at, h.created_at, h.expires_at, h.dedupe_key, h.agent.id, h.agent.owner, h.route, h.method, h.url,
-        json(h.headers), h.body, h.body_sha256, h.intent, json(h.decision), h.decision_id, h.policy_revision, json(h.groups),
+        h.id,
+        h.created_at,
+        h.created_at,
+        h.expires_at,
+        h.dedupe_key,
+        h.agent.id,
+        h.agent.owner,
+        h.route,
+        h.method,
+        h.url,
+        json(h.headers),
+        h.body,
+        h.body_sha256,
+        h.intent,
+        json(h.decision),
+        h.decision_id,
+        h.policy_revision,
+        json(h.groups),
       )
       this.#pending = undefined
       const hold = this.get(h.id)!
@@ -88,7 +115,9 @@ export class HoldStore implements SlackMessageStore {
    * Holds by state and group (by state: oldest first, the order to work through them; else newest first). `groups` is a
    * reader's scope (scope.ts): applied in the query, before the LIMIT, so the limit counts only visible holds.
    */
-  list(filter: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number } = {}): Hold[] {
+  list(
+    filter: { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number } = {},
+  ): Hold[] {
     const where: string[] = []
     const params: SqlValue[] = []
     const and = (clause: string, param: SqlValue) => {
@@ -106,7 +135,9 @@ export class HoldStore implements SlackMessageStore {
   /** Every hold (in a reader's scope when `groups` is given), oldest first: the report reads them all. */
   all(groups?: ReadScope): Hold[] {
     return groups
-      ? this.db.all<Row>(`SELECT * FROM holds WHERE ${IN_SCOPE('holds.groups')} ORDER BY created_at`, json(groups)).map(toHold)
+      ? this.db
+          .all<Row>(`SELECT * FROM holds WHERE ${IN_SCOPE('holds.groups')} ORDER BY created_at`, json(groups))
+          .map(toHold)
       : this.db.all<Row>(`SELECT * FROM holds ORDER BY created_at`).map(toHold)
   }
 
@@ -123,13 +154,25 @@ export class HoldStore implements SlackMessageStore {
   #pending: Record<string, number> | undefined
 
   /** Moves a hold from one of `from` to `to`; false when another actor moved it first (compare-and-set). */
-  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: { decided_at?: number; error?: string | undefined; denial?: Denial } = {}): boolean {
+  transition(
+    id: string,
+    from: readonly HoldState[],
+    to: HoldState,
+    at: number,
+    fields: { decided_at?: number; error?: string | undefined; denial?: Denial } = {},
+  ): boolean {
     this.#pending = undefined
     const changed = this.db.run(
       `UPDATE holds SET state = ?, updated_at = ?, decided_at = COALESCE(?, decided_at), error = COALESCE(?, error),
          denial = COALESCE(?, denial)
        WHERE id = ? AND state IN (${from.map(() => '?').join(',')})`,
-      to, at, fields.decided_at ?? null, fields.error ?? null, fields.denial ? json(fields.denial) : null, id, ...from,
+      to,
+      at,
+      fields.decided_at ?? null,
+      fields.error ?? null,
+      fields.denial ? json(fields.denial) : null,
+      id,
+      ...from,
     )
     return changed === 1
   }
@@ -149,7 +192,11 @@ export class HoldStore implements SlackMessageStore {
       if (h.approvals.some((a) => a.approver === approval.approver)) return false
       this.db.run(
         `UPDATE holds SET approvals = ?, updated_at = ?, state = ?, decided_at = ? WHERE id = ? AND state = 'pending'`,
-        json([...h.approvals, approval]), approval.at, approve ? 'approved' : 'pending', approve ? approval.at : null, id,
+        json([...h.approvals, approval]),
+        approval.at,
+        approve ? 'approved' : 'pending',
+        approve ? approval.at : null,
+        id,
       )
       return true
     })
@@ -161,7 +208,12 @@ export class HoldStore implements SlackMessageStore {
         `UPDATE holds SET state = 'executed', updated_at = ?, response_status = ?, response_headers = ?, response_body = ?,
            response_truncated = ?
          WHERE id = ? AND state = 'executing'`,
-        at, r.status, json(r.headers), r.body, r.truncated ? 1 : 0, id,
+        at,
+        r.status,
+        json(r.headers),
+        r.body,
+        r.truncated ? 1 : 0,
+        id,
       ) === 1
     )
   }
@@ -179,29 +231,53 @@ export class HoldStore implements SlackMessageStore {
   enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): void {
     this.db.run(
       `INSERT INTO deliveries (hold_id, event, grp, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      d.hold_id, d.event, d.grp, d.hook, d.payload, at, at,
+      d.hold_id,
+      d.event,
+      d.grp,
+      d.hook,
+      d.payload,
+      at,
+      at,
     )
   }
 
   dueDeliveries(now: number, limit = 50): Delivery[] {
-    return this.db.all<Delivery>(`SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, now, limit)
+    return this.db.all<Delivery>(
+      `SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`,
+      now,
+      limit,
+    )
   }
 
   /** When the earliest pending hold expires (the Durable Object arms its alarm for it), or null with none pending. */
   nextExpiryAt(): number | null {
-    return this.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
+    return (
+      this.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
+    )
   }
 
   nextDeliveryAt(): number | null {
-    return this.db.all<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)[0]?.t ?? null
+    return (
+      this.db.all<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)[0]?.t ??
+      null
+    )
   }
 
-  recordDelivery(id: number, outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): void {
+  recordDelivery(
+    id: number,
+    outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number },
+  ): void {
     this.db.run(
       `UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_at = ?,
          delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
        WHERE id = ?`,
-      outcome.state, outcome.status, outcome.error, outcome.next_at, outcome.state, outcome.at, id,
+      outcome.state,
+      outcome.status,
+      outcome.error,
+      outcome.next_at,
+      outcome.state,
+      outcome.at,
+      id,
     )
   }
 
@@ -224,18 +300,33 @@ export class HoldStore implements SlackMessageStore {
   // Review queue -----------------------------------------------------------------------------------------------
 
   countForwarded(rule: string): void {
-    this.db.run(`INSERT INTO review_counts (rule, forwarded) VALUES (?, 1) ON CONFLICT (rule) DO UPDATE SET forwarded = forwarded + 1`, rule)
+    this.db.run(
+      `INSERT INTO review_counts (rule, forwarded) VALUES (?, 1) ON CONFLICT (rule) DO UPDATE SET forwarded = forwarded + 1`,
+      rule,
+    )
   }
 
   forwardedCounts(): Record<string, number> {
-    return Object.fromEntries(this.db.all<{ rule: string; forwarded: number }>(`SELECT rule, forwarded FROM review_counts`).map((r) => [r.rule, r.forwarded]))
+    return Object.fromEntries(
+      this.db
+        .all<{ rule: string; forwarded: number }>(`SELECT rule, forwarded FROM review_counts`)
+        .map((r) => [r.rule, r.forwarded]),
+    )
   }
 
   addReview(r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): void {
     this.db.run(
       `INSERT INTO reviews (id, decision_id, created_at, agent_id, route, rule, summary, context, upstream_status, state)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
-      r.id, r.decision_id, r.created_at, r.agent_id, r.route, r.rule, r.summary, json(r.context), r.upstream_status,
+      r.id,
+      r.decision_id,
+      r.created_at,
+      r.agent_id,
+      r.route,
+      r.rule,
+      r.summary,
+      json(r.context),
+      r.upstream_status,
     )
   }
 
@@ -249,7 +340,10 @@ export class HoldStore implements SlackMessageStore {
     }
     if (state) and('state = ?', state)
     if (groups) and(REVIEW_IN_SCOPE, json(groups))
-    const rows = this.db.all<Row>(`SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`, ...params)
+    const rows = this.db.all<Row>(
+      `SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`,
+      ...params,
+    )
     return rows.map(toReview)
   }
 
@@ -260,13 +354,21 @@ export class HoldStore implements SlackMessageStore {
 
   markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): boolean {
     return (
-      this.db.run(`UPDATE reviews SET state = ?, reviewer = ?, comment = ?, reviewed_at = ? WHERE id = ? AND state = 'pending'`, state, reviewer, comment, at, id) === 1
+      this.db.run(
+        `UPDATE reviews SET state = ?, reviewer = ?, comment = ?, reviewed_at = ? WHERE id = ? AND state = 'pending'`,
+        state,
+        reviewer,
+        comment,
+        at,
+        id,
+      ) === 1
     )
   }
 
   // Grants (grant-store.ts) ------------------------------------------------------------------------------------
 
-  #append = (type: string, actor: string, holdId: string | null, record: unknown, at: number) => this.appendAudit(type, actor, holdId, record, at)
+  #append = (type: string, actor: string, holdId: string | null, record: unknown, at: number) =>
+    this.appendAudit(type, actor, holdId, record, at)
   // Posted Slack messages (slack-store.ts) ----------------------------------------------------------------------
 
   saveSlackMessage(m: PostedMessage): void {
@@ -307,11 +409,20 @@ export class HoldStore implements SlackMessageStore {
 
   appendAudit(type: string, actor: string, holdId: string | null, record: unknown, at: number): AuditRecord {
     return this.db.transaction(() => {
-      const last = this.db.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`)[0]
+      const last = this.db.all<{ seq: number; hash: string }>(
+        `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`,
+      )[0]
       const entry = nextAuditRecord(last, { at, type, actor, hold_id: holdId, record })
       this.db.run(
         `INSERT INTO audit (seq, at, type, actor, hold_id, record, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        entry.seq, at, type, actor, holdId, json(record), entry.prev_hash, entry.hash,
+        entry.seq,
+        at,
+        type,
+        actor,
+        holdId,
+        json(record),
+        entry.prev_hash,
+        entry.hash,
       )
       return entry
     })
@@ -329,7 +440,8 @@ export class HoldStore implements SlackMessageStore {
              OR (hold_id IS NULL AND EXISTS (SELECT 1 FROM reviews WHERE reviews.id = json_extract(audit.record, '$.review_id')
                                                AND ${REVIEW_IN_SCOPE}))
            ORDER BY seq`,
-          json(groups), json(groups),
+          json(groups),
+          json(groups),
         )
       : this.db.all<Row>(`SELECT * FROM audit ORDER BY seq`)
     return rows.map(toAudit)

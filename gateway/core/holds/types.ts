@@ -5,10 +5,27 @@ import type { Decision } from '../policy/decision.ts'
  * pending → denied | expired
  * executing → outcome_unknown (the process stopped mid-call: a person resolves it; it is never re-sent)
  */
-export type HoldState = 'pending' | 'approved' | 'executing' | 'executed' | 'failed' | 'denied' | 'expired' | 'outcome_unknown'
+export type HoldState =
+  | 'pending'
+  | 'approved'
+  | 'executing'
+  | 'executed'
+  | 'failed'
+  | 'denied'
+  | 'expired'
+  | 'outcome_unknown'
 
 /** Every state, in the order of a hold's life (the API validates ?state= against it). */
-export const HOLD_STATES: readonly HoldState[] = ['pending', 'approved', 'executing', 'executed', 'failed', 'denied', 'expired', 'outcome_unknown']
+export const HOLD_STATES: readonly HoldState[] = [
+  'pending',
+  'approved',
+  'executing',
+  'executed',
+  'failed',
+  'denied',
+  'expired',
+  'outcome_unknown',
+]
 
 /** States in which the outcome is not known yet: an agent waiting on such a hold keeps waiting (or polling). */
 export const OPEN_STATES: readonly HoldState[] = ['pending', 'approved', 'executing']

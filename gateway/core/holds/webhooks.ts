@@ -14,7 +14,13 @@ export async function signPayload(secret: string, body: string, timestampS: numb
 }
 
 /** Receiver-side check, also used by the tests and shown in docs/approvals.md. */
-export async function verifySignature(secret: string, body: string, header: string | null, nowS: number, toleranceS = 300): Promise<boolean> {
+export async function verifySignature(
+  secret: string,
+  body: string,
+  header: string | null,
+  nowS: number,
+  toleranceS = 300,
+): Promise<boolean> {
   if (!header) return false
   const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]))
   const t = Number(parts.t)
@@ -32,7 +38,15 @@ export interface EventPayload {
   type: string
   id: string
   created: number
-  hold?: (Presentation & { state: string; approvals?: unknown; denial?: unknown; response_status?: number | null; error?: string | null }) | undefined
+  hold?:
+    | (Presentation & {
+        state: string
+        approvals?: unknown
+        denial?: unknown
+        response_status?: number | null
+        error?: string | null
+      })
+    | undefined
   review?: unknown
   links?: Record<string, string> | undefined
 }
@@ -47,9 +61,24 @@ export function slackMessage(event: EventPayload): object {
   const eventContext = { type: 'context', elements: [{ type: 'mrkdwn', text: `event \`${slackCode(event.id)}\`` }] }
   if (!h) {
     const review = JSON.stringify(event.review, null, 2).slice(0, 2500)
-    return { text: `Airlock ${slackText(event.type)}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${slackText(event.type)}*\n\`\`\`${slackCode(review)}\`\`\`` } }, eventContext] }
+    return {
+      text: `Airlock ${slackText(event.type)}`,
+      blocks: [
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: `*${slackText(event.type)}*\n\`\`\`${slackCode(review)}\`\`\`` },
+        },
+        eventContext,
+      ],
+    }
   }
-  const title = { 'hold.created': 'Approval needed', 'hold.decided': `Hold ${h.state}`, 'hold.expired': 'Hold expired', 'hold.executed': 'Hold executed' }[event.type] ?? event.type
+  const title =
+    {
+      'hold.created': 'Approval needed',
+      'hold.decided': `Hold ${h.state}`,
+      'hold.expired': 'Hold expired',
+      'hold.executed': 'Hold executed',
+    }[event.type] ?? event.type
   const body = h.request.body_preview ? `\n\`\`\`${slackCode(h.request.body_preview.slice(0, 2500))}\`\`\`` : ''
   const intent = h.intent === null ? '_none given_' : slackText(h.intent)
   return {
@@ -66,9 +95,24 @@ export function slackMessage(event: EventPayload): object {
           { type: 'mrkdwn', text: `*Expires*\n${slackText(h.expires_at)}` },
         ],
       },
-      { type: 'section', text: { type: 'mrkdwn', text: `*Why it is held*\n${slackText(h.reason)}\n*Agent's stated intent*\n${intent}` } },
-      { type: 'section', text: { type: 'mrkdwn', text: `*Request*\n\`${slackCode(`${h.request.method} ${h.request.url}`)}\`${body}` } },
-      ...(event.links?.console || event.links?.view ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Review and decide: ${slackText((event.links.console ?? event.links.view)!)}` }] }] : []),
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `*Why it is held*\n${slackText(h.reason)}\n*Agent's stated intent*\n${intent}` },
+      },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `*Request*\n\`${slackCode(`${h.request.method} ${h.request.url}`)}\`${body}` },
+      },
+      ...(event.links?.console || event.links?.view
+        ? [
+            {
+              type: 'context',
+              elements: [
+                { type: 'mrkdwn', text: `Review and decide: ${slackText((event.links.console ?? event.links.view)!)}` },
+              ],
+            },
+          ]
+        : []),
       eventContext,
     ],
   }

@@ -96,7 +96,11 @@ export class AgentLimiter {
       this.release(agentId)
       throw rateLimited(agentId, rate, v.retry_after_ms)
     }
-    return { in_flight: n, max_in_flight: limits.max_in_flight, rate: { per_minute: rate.per_minute, burst: rate.burst, remaining: v.remaining } }
+    return {
+      in_flight: n,
+      max_in_flight: limits.max_in_flight,
+      rate: { per_minute: rate.per_minute, burst: rate.burst, remaining: v.remaining },
+    }
   }
 }
 
@@ -120,5 +124,10 @@ function rateLimited(agentId: string, rate: RateLimit, retryAfterMs: number): Ai
 /** A shared rate counter that cannot be reached refuses the request (fail closed). */
 function unreachable(err: unknown): AirlockError {
   if (err instanceof AirlockError) return err
-  return new AirlockError('AIRLOCK_STORE_ERROR', 'the rate limiter could not be reached; the request was not forwarded. Retry it later.', { retry_after_s: 1 }, { cause: err })
+  return new AirlockError(
+    'AIRLOCK_STORE_ERROR',
+    'the rate limiter could not be reached; the request was not forwarded. Retry it later.',
+    { retry_after_s: 1 },
+    { cause: err },
+  )
 }

@@ -8,10 +8,19 @@
 // A batch forwards its allowed messages as one batch and merges Airlock's answers into the upstream's (JSON array,
 // or extra SSE events before and after the upstream's). The runtime-facing parts (policy, upstream, holds) come in
 // as functions, so this module is the same on Node and Workers.
-import { AirlockError, errorResponse, toAirlockError, type ErrorCode } from '../errors.ts'
+import { AirlockError, type ErrorCode, errorResponse, toAirlockError } from '../errors.ts'
 import type { Decision } from '../policy/decision.ts'
-import { refusalAnswer, refusalFromResponse, rpcError, type Refusal } from './answers.ts'
-import { dedupeDigest, mcpInput, messageBytes, type InvalidMessage, type JsonRpcId, type McpInput, type McpMessage, type Parsed } from './jsonrpc.ts'
+import { type Refusal, refusalAnswer, refusalFromResponse, rpcError } from './answers.ts'
+import {
+  dedupeDigest,
+  type InvalidMessage,
+  type JsonRpcId,
+  type McpInput,
+  type McpMessage,
+  mcpInput,
+  messageBytes,
+  type Parsed,
+} from './jsonrpc.ts'
 import { isSse, mapSse, messagesIn, sseEvent } from './sse.ts'
 import { filterToolsResult, listingInput } from './tools-list.ts'
 
@@ -26,7 +35,13 @@ export interface McpCall {
   /** Sends bytes upstream (the route's credential is injected there). */
   forward(body: Uint8Array): Promise<Response>
   /** Holds one message (its own bytes; dedupe ignores its id) and returns the hold gate's answer. */
-  hold(m: McpMessage, mcp: McpInput, decision: Decision, body: Uint8Array, dedupeSha256: string): Promise<{ holdId: string; response: Response }>
+  hold(
+    m: McpMessage,
+    mcp: McpInput,
+    decision: Decision,
+    body: Uint8Array,
+    dedupeSha256: string,
+  ): Promise<{ holdId: string; response: Response }>
   /** A `review` message was forwarded and the upstream answered with this status. */
   reviewed?(m: McpMessage, mcp: McpInput, decision: Decision, status: number): Promise<void>
 }
@@ -54,7 +69,11 @@ type Decided =
 
 /** A body Airlock could not read as JSON-RPC: one error, HTTP 400 as the SDK servers answer it, nothing forwarded. */
 export function malformedResponse(p: Extract<Parsed, { ok: false }>, decisionId: string): Response {
-  return json(rpcError(p.id, p.code, p.message, { code: 'AIRLOCK_BODY_MALFORMED', decision_id: decisionId }), 400, decisionId)
+  return json(
+    rpcError(p.id, p.code, p.message, { code: 'AIRLOCK_BODY_MALFORMED', decision_id: decisionId }),
+    400,
+    decisionId,
+  )
 }
 
 export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
@@ -82,7 +101,13 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
   const forwarded: Extract<Decided, { decision: Decision }>[] = []
   const held: Extract<Decided, { decision: Decision }>[] = []
   for (const d of decided) {
-    const record: MessageRecord = { index: d.m.index, method: d.m.method, tool: d.input.tool, action: 'error', rule: null }
+    const record: MessageRecord = {
+      index: d.m.index,
+      method: d.m.method,
+      tool: d.input.tool,
+      action: 'error',
+      rule: null,
+    }
     records.push(record)
     if ('refusal' in d) {
       record.error_code = d.refusal.code
@@ -94,7 +119,12 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
     record.rule = d.decision.rule
     if (d.decision.action === 'deny') {
       record.error_code = 'AIRLOCK_DENIED'
-      const answer = refusalAnswer(d.m, { code: 'AIRLOCK_DENIED', message: denyMessage(d), rule: d.decision.rule, decision_id: decisionId })
+      const answer = refusalAnswer(d.m, {
+        code: 'AIRLOCK_DENIED',
+        message: denyMessage(d),
+        rule: d.decision.rule,
+        decision_id: decisionId,
+      })
       if (answer) early.push(answer)
     } else if (d.decision.action === 'hold') held.push(d)
     else forwarded.push(d)
@@ -119,9 +149,10 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
       if (answer) return { response: json(answer, 200, decisionId), messages: records }
       // A refused notification or response has no JSON-RPC answer: say so in HTTP rather than feign a 202.
       const d = decided[0]!
-      const e = 'refusal' in d
-        ? new AirlockError(d.refusal.code as ErrorCode, d.refusal.message, { rule: d.refusal.rule })
-        : new AirlockError('AIRLOCK_DENIED', denyMessage(d), { rule: d.decision.rule, action: 'deny' })
+      const e =
+        'refusal' in d
+          ? new AirlockError(d.refusal.code as ErrorCode, d.refusal.message, { rule: d.refusal.rule })
+          : new AirlockError('AIRLOCK_DENIED', denyMessage(d), { rule: d.decision.rule, action: 'deny' })
       return { response: errorResponse(e, decisionId), messages: records }
     }
     const d = forwarded[0]!
@@ -132,7 +163,8 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
       return { response: json(sendFailure(d.m, err, decisionId)!, 200, decisionId), messages: records }
     }
     if (d.decision.action === 'review') await call.reviewed?.(d.m, d.input, d.decision, res.status)
-    if (d.m.method === 'tools/list') return { response: await filterResponse(res, d.m.id, keep(d.input), recordOf(d.m)), messages: records }
+    if (d.m.method === 'tools/list')
+      return { response: await filterResponse(res, d.m.id, keep(d.input), recordOf(d.m)), messages: records }
     return { response: res, messages: records }
   }
 
@@ -144,7 +176,8 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
     const bytes = all ? call.body : new TextEncoder().encode(JSON.stringify(forwarded.map((d) => d.m.raw)))
     try {
       upstream = await call.forward(bytes)
-      for (const d of forwarded) if (d.decision.action === 'review') await call.reviewed?.(d.m, d.input, d.decision, upstream.status)
+      for (const d of forwarded)
+        if (d.decision.action === 'review') await call.reviewed?.(d.m, d.input, d.decision, upstream.status)
     } catch (err) {
       for (const d of forwarded) failed.push(...[sendFailure(d.m, err, decisionId)].filter((a) => a !== null))
     }
@@ -176,18 +209,35 @@ export async function enforceMcp(call: McpCall): Promise<McpOutcome> {
         out.close()
       },
     })
-    return { response: new Response(stream, { status: 200, headers: mergedHeaders(upstream, 'text/event-stream') }), messages: records }
+    return {
+      response: new Response(stream, { status: 200, headers: mergedHeaders(upstream, 'text/event-stream') }),
+      messages: records,
+    }
   }
 
-  const fromUpstream = upstream?.status === 200 ? messagesIn(new Uint8Array(await upstream.arrayBuffer()), upstream.headers.get('content-type')) : []
+  const fromUpstream =
+    upstream?.status === 200
+      ? messagesIn(new Uint8Array(await upstream.arrayBuffer()), upstream.headers.get('content-type'))
+      : []
   const changed = await Promise.all(fromUpstream.map(async (m) => (await change(m)) ?? m))
   const answers = [...mine, ...changed, ...(await holdAnswers).flatMap((h) => h.messages)]
-  if (!answers.length) return { response: new Response(null, { status: 202, headers: upstream ? mergedHeaders(upstream, null) : { 'airlock-decision-id': decisionId } }), messages: records }
+  if (!answers.length)
+    return {
+      response: new Response(null, {
+        status: 202,
+        headers: upstream ? mergedHeaders(upstream, null) : { 'airlock-decision-id': decisionId },
+      }),
+      messages: records,
+    }
   return { response: json(answers, 200, decisionId, upstream ?? undefined), messages: records }
 }
 
 /** A held message: the hold gate's answer as a Response (single message) and as JSON-RPC messages (batch). */
-async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decision }>, record: MessageRecord): Promise<{ response: Response; messages: object[] }> {
+async function answerHold(
+  call: McpCall,
+  d: Extract<Decided, { decision: Decision }>,
+  record: MessageRecord,
+): Promise<{ response: Response; messages: object[] }> {
   const single = !call.parsed.batch
   const body = single ? call.body : messageBytes(d.m)
   let outcome: { holdId: string; response: Response }
@@ -195,7 +245,10 @@ async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decisio
     outcome = await call.hold(d.m, d.input, d.decision, body, dedupeDigest(d.m))
   } catch (err) {
     const answer = sendFailure(d.m, err, call.decisionId)
-    return { response: answer ? json(answer, 200, call.decisionId) : new Response(null, { status: 202 }), messages: answer ? [answer] : [] }
+    return {
+      response: answer ? json(answer, 200, call.decisionId) : new Response(null, { status: 202 }),
+      messages: answer ? [answer] : [],
+    }
   }
   record.hold_id = outcome.holdId
   const res = outcome.response
@@ -203,13 +256,21 @@ async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decisio
   if (refusal) {
     record.error_code = refusal.code
     const answer = refusalAnswer(d.m, { ...refusal, decision_id: call.decisionId })
-    return { response: answer ? json(answer, 200, call.decisionId, res) : new Response(null, { status: 202 }), messages: answer ? [answer] : [] }
+    return {
+      response: answer ? json(answer, 200, call.decisionId, res) : new Response(null, { status: 202 }),
+      messages: answer ? [answer] : [],
+    }
   }
   // Executed: the upstream's answer to the message as first sent, readdressed to the id being answered now.
   const readdress = (m: unknown) => (isResponse(m) ? { ...m, id: d.m.id } : undefined)
   if (!single) {
     const bytes = new Uint8Array(await res.arrayBuffer())
-    return { response: res, messages: messagesIn(bytes, res.headers.get('content-type')).map((m) => (readdress(m) ?? m) as object).filter(isResponse) }
+    return {
+      response: res,
+      messages: messagesIn(bytes, res.headers.get('content-type'))
+        .map((m) => (readdress(m) ?? m) as object)
+        .filter(isResponse),
+    }
   }
   if (res.body && isSse(res.headers.get('content-type'))) {
     const h = new Headers(res.headers)
@@ -221,10 +282,18 @@ async function answerHold(call: McpCall, d: Extract<Decided, { decision: Decisio
   if (messages.length !== 1 || !isResponse(messages[0])) return { response: new Response(bytes, res), messages: [] }
   const h = new Headers(res.headers)
   h.delete('content-length')
-  return { response: new Response(JSON.stringify(readdress(messages[0])), { status: res.status, headers: h }), messages: [] }
+  return {
+    response: new Response(JSON.stringify(readdress(messages[0])), { status: res.status, headers: h }),
+    messages: [],
+  }
 }
 
-async function filterResponse(res: Response, id: JsonRpcId, keep: (tool: string) => Promise<boolean>, record: MessageRecord): Promise<Response> {
+async function filterResponse(
+  res: Response,
+  id: JsonRpcId,
+  keep: (tool: string) => Promise<boolean>,
+  record: MessageRecord,
+): Promise<Response> {
   if (res.status !== 200 || !res.body) return res
   const change = async (m: unknown) => {
     const f = await filterToolsResult(m, id, keep)
@@ -247,7 +316,11 @@ function denyMessage(d: { m: McpMessage; input: McpInput; decision: Decision }):
 }
 
 function invalidAnswer(m: InvalidMessage, decisionId: string): object {
-  return rpcError(m.id, m.code, m.message, { code: 'AIRLOCK_BODY_MALFORMED', decision_id: decisionId, batch_index: m.index })
+  return rpcError(m.id, m.code, m.message, {
+    code: 'AIRLOCK_BODY_MALFORMED',
+    decision_id: decisionId,
+    batch_index: m.index,
+  })
 }
 
 /** Sending upstream failed (connect, timeout, credential missing): that message's answer says so. */

@@ -2,8 +2,9 @@
 // (an array). Each message is validated here and described to the policy as `input.mcp`; a body that is not JSON-RPC
 // is refused before the policy runs and never forwarded (an upstream must not be asked to interpret what Airlock
 // could not). JSON-RPC 2.0 §5.1 fixes the codes: -32700 parse error, -32600 invalid request, -32602 invalid params.
-import { canonicalJson } from '../holds/audit.ts'
+
 import { sha256HexSync } from '../digest.ts'
+import { canonicalJson } from '../holds/audit.ts'
 
 export type JsonRpcId = string | number | null
 
@@ -54,7 +55,8 @@ export interface McpInput {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isId = (v: unknown): v is JsonRpcId => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || v === null
+const isId = (v: unknown): v is JsonRpcId =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || v === null
 
 function isJsonContentType(ct: string | null): boolean {
   const type = (ct ?? '').split(';')[0]!.trim().toLowerCase()
@@ -64,16 +66,32 @@ function isJsonContentType(ct: string | null): boolean {
 /** Parses a POST body on an MCP route. */
 export function parseJsonRpc(body: Uint8Array | null, contentType: string | null): Parsed {
   if (!isJsonContentType(contentType)) {
-    return { ok: false, code: INVALID_REQUEST, message: 'MCP messages must be sent as Content-Type: application/json (Streamable HTTP transport)', id: null }
+    return {
+      ok: false,
+      code: INVALID_REQUEST,
+      message: 'MCP messages must be sent as Content-Type: application/json (Streamable HTTP transport)',
+      id: null,
+    }
   }
   let value: unknown
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body ?? new Uint8Array(0)))
   } catch {
-    return { ok: false, code: PARSE_ERROR, message: 'the request body is not valid JSON, so it is not a JSON-RPC message; it was not forwarded', id: null }
+    return {
+      ok: false,
+      code: PARSE_ERROR,
+      message: 'the request body is not valid JSON, so it is not a JSON-RPC message; it was not forwarded',
+      id: null,
+    }
   }
   if (Array.isArray(value)) {
-    if (value.length === 0) return { ok: false, code: INVALID_REQUEST, message: 'an empty JSON-RPC batch is not a valid request; it was not forwarded', id: null }
+    if (value.length === 0)
+      return {
+        ok: false,
+        code: INVALID_REQUEST,
+        message: 'an empty JSON-RPC batch is not a valid request; it was not forwarded',
+        id: null,
+      }
     return { ok: true, batch: true, messages: value.map((v, i) => validate(v, i)) }
   }
   const one = validate(value, 0)
@@ -94,7 +112,8 @@ function validate(v: unknown, index: number): McpMessage | InvalidMessage {
   if ('id' in v && !isId(v.id)) return invalid('a JSON-RPC id must be a string, a number or null')
   if ('method' in v) {
     if (typeof v.method !== 'string' || v.method === '') return invalid('"method" must be a non-empty string')
-    if ('params' in v && !isObject(v.params) && !Array.isArray(v.params)) return invalid('"params" must be an object or an array')
+    if ('params' in v && !isObject(v.params) && !Array.isArray(v.params))
+      return invalid('"params" must be an object or an array')
     const params = isObject(v.params) ? v.params : {}
     if (v.method === 'tools/call') {
       if (typeof params.name !== 'string') return invalid('tools/call needs params.name, the tool name', INVALID_PARAMS)
@@ -102,10 +121,19 @@ function validate(v: unknown, index: number): McpMessage | InvalidMessage {
         return invalid('tools/call params.arguments must be an object', INVALID_PARAMS)
       }
     }
-    return { kind: 'id' in v ? 'request' : 'notification', index, id: 'id' in v ? (v.id as JsonRpcId) : null, method: v.method, raw: v }
+    return {
+      kind: 'id' in v ? 'request' : 'notification',
+      index,
+      id: 'id' in v ? (v.id as JsonRpcId) : null,
+      method: v.method,
+      raw: v,
+    }
   }
-  if ('id' in v && ('result' in v) !== ('error' in v)) return { kind: 'response', index, id: v.id as JsonRpcId, method: null, raw: v }
-  return invalid('a JSON-RPC message needs a "method" (request or notification) or an "id" with "result" or "error" (response)')
+  if ('id' in v && 'result' in v !== 'error' in v)
+    return { kind: 'response', index, id: v.id as JsonRpcId, method: null, raw: v }
+  return invalid(
+    'a JSON-RPC message needs a "method" (request or notification) or an "id" with "result" or "error" (response)',
+  )
 }
 
 /** input.mcp for one message. */

@@ -53,7 +53,10 @@ export function eventMessage(e: SseEvent): unknown {
  * A stream of events with some messages changed: `change` returns the replacement message, or undefined to pass the
  * event through unchanged. Events go out as soon as they are complete (no buffering beyond one event).
  */
-export function mapSse(body: ReadableStream<Uint8Array>, change: (message: unknown) => Promise<unknown> | unknown): ReadableStream<Uint8Array> {
+export function mapSse(
+  body: ReadableStream<Uint8Array>,
+  change: (message: unknown) => Promise<unknown> | unknown,
+): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
   let buffer = ''

@@ -11,8 +11,8 @@ import { buildInput, type InputParts } from '../pipeline/input.ts'
 import type { Evaluated, InboundRequest, PolicyInput, Target } from '../pipeline/request.ts'
 import type { DecisionDefaults } from '../policy/decision.ts'
 import type { HoldGate, Metrics, PolicyEvaluator } from '../ports.ts'
-import { enforceMcp, malformedResponse, type MessageRecord } from './enforce.ts'
-import { httpMcpInput, parseJsonRpc, type McpInput } from './jsonrpc.ts'
+import { enforceMcp, type MessageRecord, malformedResponse } from './enforce.ts'
+import { httpMcpInput, type McpInput, parseJsonRpc } from './jsonrpc.ts'
 
 export { httpMcpInput }
 
@@ -39,7 +39,20 @@ export interface McpRequest {
 }
 
 /** The decision-log fields this stage produces (the pipeline composes the one line per request). */
-export type McpLog = Pick<DecisionLogLine, 'input' | 'eval_us' | 'metrics' | 'action' | 'rule' | 'reason' | 'hold_id' | 'error_code' | 'upstream_status' | 'sampled' | 'mcp'>
+export type McpLog = Pick<
+  DecisionLogLine,
+  | 'input'
+  | 'eval_us'
+  | 'metrics'
+  | 'action'
+  | 'rule'
+  | 'reason'
+  | 'hold_id'
+  | 'error_code'
+  | 'upstream_status'
+  | 'sampled'
+  | 'mcp'
+>
 
 const rank = { invalid: 0, error: 4, allow: 1, review: 2, hold: 3, deny: 4 } as const
 
@@ -49,15 +62,39 @@ export async function handleMcpPost(deps: McpStageDeps, r: McpRequest): Promise<
   const log: McpLog = {}
   const parsed = parseJsonRpc(parts.body, requestHeaders.get('content-type'))
   if (!parsed.ok) {
-    return { response: malformedResponse(parsed, decisionId), log: { error_code: 'AIRLOCK_BODY_MALFORMED', reason: parsed.message } }
+    return {
+      response: malformedResponse(parsed, decisionId),
+      log: { error_code: 'AIRLOCK_BODY_MALFORMED', reason: parsed.message },
+    }
   }
   const base = buildInput(parts)
   if (deps.logInput) log.input = base
   // A copy with the message's input.mcp; the property descriptors keep what input-json.ts attached (the raw body).
-  const withMcp = (mcp: McpInput): PolicyInput => Object.assign(Object.defineProperties({}, Object.getOwnPropertyDescriptors(base)) as PolicyInput, { mcp })
-  const headers = upstreamHeaders(requestHeaders, { route: target.route, clientAddress: target.clientAddress, requestUrl: target.requestUrl, proxied: target.proxied ?? false })
-  const evaluatedFor = (input: PolicyInput, decision: Evaluated['decision'], body: Uint8Array, bodySha256: string): Evaluated => ({
-    decisionId, route: target.route, agent: parts.agent, method: 'POST', upstreamUrl: target.upstreamUrl, headers: new Headers(headers), body, bodySha256, input, decision, revision: r.revision,
+  const withMcp = (mcp: McpInput): PolicyInput =>
+    Object.assign(Object.defineProperties({}, Object.getOwnPropertyDescriptors(base)) as PolicyInput, { mcp })
+  const headers = upstreamHeaders(requestHeaders, {
+    route: target.route,
+    clientAddress: target.clientAddress,
+    requestUrl: target.requestUrl,
+    proxied: target.proxied ?? false,
+  })
+  const evaluatedFor = (
+    input: PolicyInput,
+    decision: Evaluated['decision'],
+    body: Uint8Array,
+    bodySha256: string,
+  ): Evaluated => ({
+    decisionId,
+    route: target.route,
+    agent: parts.agent,
+    method: 'POST',
+    upstreamUrl: target.upstreamUrl,
+    headers: new Headers(headers),
+    body,
+    bodySha256,
+    input,
+    decision,
+    revision: r.revision,
   })
   const outcome = await enforceMcp({
     parsed,
@@ -65,21 +102,41 @@ export async function handleMcpPost(deps: McpStageDeps, r: McpRequest): Promise<
     headers: requestHeaders,
     decisionId,
     decide: async (mcp) => {
-      const decided = decide(deps.policy, { input: withMcp(mcp) }, { defaults: deps.defaults, fallbackSummary: fallbackSummary(mcp) })
+      const decided = decide(
+        deps.policy,
+        { input: withMcp(mcp) },
+        { defaults: deps.defaults, fallbackSummary: fallbackSummary(mcp) },
+      )
       // One evaluation per message (and per listed tool): the line carries their sum.
       log.eval_us = (log.eval_us ?? 0) + (decided.log.eval_us ?? 0)
-      log.metrics = { timer_rego_query_eval_ns: (log.metrics?.timer_rego_query_eval_ns ?? 0) + (decided.log.metrics?.timer_rego_query_eval_ns ?? 0) }
+      log.metrics = {
+        timer_rego_query_eval_ns:
+          (log.metrics?.timer_rego_query_eval_ns ?? 0) + (decided.log.metrics?.timer_rego_query_eval_ns ?? 0),
+      }
       if (!decided.ok) throw decided.error
       return decided.decision
     },
     forward: async (body) => {
-      const res = downstreamResponse(await deps.send({ route: target.route, method: 'POST', upstreamUrl: target.upstreamUrl, headers: new Headers(headers), body }), decisionId)
+      const res = downstreamResponse(
+        await deps.send({
+          route: target.route,
+          method: 'POST',
+          upstreamUrl: target.upstreamUrl,
+          headers: new Headers(headers),
+          body,
+        }),
+        decisionId,
+      )
       log.upstream_status = res.status
       return res
     },
     hold: async (_m, mcp, decision, body, dedupeSha256) => {
       if (!deps.holds) {
-        throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this needs human approval, and approvals are not enabled on this gateway)`, { rule: decision.rule, action: 'hold' })
+        throw new AirlockError(
+          'AIRLOCK_DENIED',
+          `${decision.reason} (this needs human approval, and approvals are not enabled on this gateway)`,
+          { rule: decision.rule, action: 'hold' },
+        )
       }
       const e = evaluatedFor(withMcp(mcp), decision, body, await sha256Hex(body))
       return deps.holds.hold({ ...e, prefer: waitOnly(requestHeaders.get('prefer')), dedupeSha256 }, r.request.signal)
@@ -100,7 +157,10 @@ export async function handleMcpPost(deps: McpStageDeps, r: McpRequest): Promise<
  * to poll (the transport would take it as "accepted, no response"); the pending answer tells it when to call again.
  */
 function waitOnly(prefer: string | null): string | null {
-  const kept = (prefer ?? '').split(',').map((p) => p.trim()).filter((p) => p && !/^respond-async\b/i.test(p))
+  const kept = (prefer ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p && !/^respond-async\b/i.test(p))
   return kept.length ? kept.join(', ') : null
 }
 

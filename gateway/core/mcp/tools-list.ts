@@ -6,7 +6,16 @@ import type { McpInput } from './jsonrpc.ts'
 
 /** The per-tool query's input.mcp, derived from the tools/list message's own. */
 export function listingInput(list: McpInput, tool: string): McpInput {
-  return { ...list, kind: 'request', method: 'tools/call', id: null, tool, arguments: {}, params: { name: tool, arguments: {} }, listing: true }
+  return {
+    ...list,
+    kind: 'request',
+    method: 'tools/call',
+    id: null,
+    tool,
+    arguments: {},
+    params: { name: tool, arguments: {} },
+    listing: true,
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -15,8 +24,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * The tools/list result with the tools `keep` refuses removed; undefined when `message` is not the result of the
  * tools/list request `id` (left unchanged). Also returns how many tools were hidden, for the decision log.
  */
-export async function filterToolsResult(message: unknown, id: unknown, keep: (tool: string) => Promise<boolean> | boolean): Promise<{ message: unknown; hidden: string[] } | undefined> {
-  if (!isObject(message) || message.id !== id || !isObject(message.result) || !Array.isArray(message.result.tools)) return undefined
+export async function filterToolsResult(
+  message: unknown,
+  id: unknown,
+  keep: (tool: string) => Promise<boolean> | boolean,
+): Promise<{ message: unknown; hidden: string[] } | undefined> {
+  if (!isObject(message) || message.id !== id || !isObject(message.result) || !Array.isArray(message.result.tools))
+    return undefined
   const kept: unknown[] = []
   const hidden: string[] = []
   for (const t of message.result.tools) {

@@ -2,8 +2,8 @@
 // Keys are hashed and compared in constant time against every agent, so neither timing nor the config file
 // reveals a key.
 import type { AgentConfig, AgentKeyLocation, RouteConfig } from '../config/schema.ts'
-import { KeyRing } from '../keys.ts'
 import { AirlockError } from '../errors.ts'
+import { KeyRing } from '../keys.ts'
 import type { Secrets } from '../ports.ts'
 import type { Agent } from './request.ts'
 
@@ -54,9 +54,16 @@ export class AgentDirectory {
   }
 
   /** Resolves every agent's key digest; an agent whose key_env is unset is left out and reported. */
-  static async create(agents: AgentConfig[], secrets: Secrets, warn: (msg: string) => void = () => {}): Promise<AgentDirectory> {
-    const ring = await KeyRing.create(agents, (a) => ({ env: a.key_env, sha256: a.key_sha256 }), secrets, (a, env) =>
-      warn(`agent "${a.id}": environment variable ${env} is not set; the agent cannot authenticate`),
+  static async create(
+    agents: AgentConfig[],
+    secrets: Secrets,
+    warn: (msg: string) => void = () => {},
+  ): Promise<AgentDirectory> {
+    const ring = await KeyRing.create(
+      agents,
+      (a) => ({ env: a.key_env, sha256: a.key_sha256 }),
+      secrets,
+      (a, env) => warn(`agent "${a.id}": environment variable ${env} is not set; the agent cannot authenticate`),
     )
     return new AgentDirectory(ring)
   }

@@ -1,19 +1,28 @@
 // Buffers the request body up to a limit so the policy can read it and the exact bytes can be forwarded (and,
 // for holds, stored and re-verified). Over the limit is refused before anything reaches the upstream.
 import { AirlockError } from '../errors.ts'
-import { MultipartError, parseMultipart } from './multipart.ts'
 import type { BodyLease } from '../limits/body-budget.ts'
+import { MultipartError, parseMultipart } from './multipart.ts'
 import type { InboundRequest } from './request.ts'
 
 /**
  * With a lease (limits/body-budget.ts), the bytes are reserved in the gateway-wide budget before they are read: the
  * declared Content-Length at once, a chunked body as it arrives; past the budget it throws 503 AIRLOCK_OVERLOADED.
  */
-export async function readBody(request: Pick<InboundRequest, 'method' | 'body' | 'headers'>, limit: number, lease?: BodyLease): Promise<Uint8Array | null> {
+export async function readBody(
+  request: Pick<InboundRequest, 'method' | 'body' | 'headers'>,
+  limit: number,
+  lease?: BodyLease,
+): Promise<Uint8Array | null> {
   const declared = request.headers.get('content-length')
   // A GET or HEAD that declares no body has none (RFC 9112 §6.3). Checking first matters: on Node, touching
   // `request.body` turns @hono/node-server's lightweight request into a full Request, on the hot path.
-  if ((request.method === 'GET' || request.method === 'HEAD') && declared === null && !request.headers.has('transfer-encoding')) return null
+  if (
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    declared === null &&
+    !request.headers.has('transfer-encoding')
+  )
+    return null
   if (request.body === null) return null
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   if (request.body instanceof Uint8Array) {
@@ -29,7 +38,12 @@ export async function readBody(request: Pick<InboundRequest, 'method' | 'body' |
   } catch (err) {
     if (err instanceof AirlockError) throw err
     // The stream failed: the agent hung up, or the server cut a client too slow to send (limits.body_timeout_ms).
-    throw new AirlockError('AIRLOCK_BODY_INCOMPLETE', 'the request body did not arrive in full (the connection closed or was too slow); nothing was forwarded', {}, { cause: err })
+    throw new AirlockError(
+      'AIRLOCK_BODY_INCOMPLETE',
+      'the request body did not arrive in full (the connection closed or was too slow); nothing was forwarded',
+      {},
+      { cause: err },
+    )
   }
   const { bytes, truncated } = read
   if (truncated) throw tooLarge(limit)
@@ -37,7 +51,11 @@ export async function readBody(request: Pick<InboundRequest, 'method' | 'body' |
 }
 
 /** Reads a stream into one buffer, stopping (and cancelling the stream) once it passes `limit` bytes. */
-export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number, lease?: BodyLease): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+export async function readUpTo(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  lease?: BodyLease,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   const reader = stream.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -74,9 +92,13 @@ export async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number
 }
 
 function tooLarge(limit: number) {
-  return new AirlockError('AIRLOCK_BODY_TOO_LARGE', `request body exceeds the ${limit}-byte limit of this route; it was not forwarded`, {
-    limit_bytes: limit,
-  })
+  return new AirlockError(
+    'AIRLOCK_BODY_TOO_LARGE',
+    `request body exceeds the ${limit}-byte limit of this route; it was not forwarded`,
+    {
+      limit_bytes: limit,
+    },
+  )
 }
 
 /** JSON → value, form-urlencoded → object of strings (arrays when repeated), multipart → its fields, else → null. */
@@ -101,13 +123,20 @@ export interface DecodedBody {
  */
 export function decodeBody(body: Uint8Array | null, contentType: string | null): DecodedBody {
   const empty = !body || body.byteLength === 0
-  if (contentType === null) return { value: null, mediaType: null, parseError: empty ? null : 'the body has no Content-Type, so Airlock cannot read it' }
+  if (contentType === null)
+    return {
+      value: null,
+      mediaType: null,
+      parseError: empty ? null : 'the body has no Content-Type, so Airlock cannot read it',
+    }
   // Headers joins a repeated field with ", "; a media type has no comma outside a quoted parameter value.
   if (/,/.test(contentType.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) {
     return {
       value: null,
       mediaType: contentType.trim().toLowerCase(),
-      parseError: empty ? null : 'the request has more than one Content-Type, so the upstream may read the body differently than Airlock could',
+      parseError: empty
+        ? null
+        : 'the request has more than one Content-Type, so the upstream may read the body differently than Airlock could',
     }
   }
   const type = contentType.split(';')[0]!.trim().toLowerCase()
@@ -122,7 +151,12 @@ export function decodeBody(body: Uint8Array | null, contentType: string | null):
       throw err
     }
   }
-  if (!isJson && !isForm) return { value: null, mediaType: type, parseError: `${type || 'this'} bodies are not parsed (Airlock reads JSON, form and multipart bodies)` }
+  if (!isJson && !isForm)
+    return {
+      value: null,
+      mediaType: type,
+      parseError: `${type || 'this'} bodies are not parsed (Airlock reads JSON, form and multipart bodies)`,
+    }
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body)
@@ -133,7 +167,10 @@ export function decodeBody(body: Uint8Array | null, contentType: string | null):
   try {
     return { value: JSON.parse(text), json: text, mediaType: type, parseError: null }
   } catch (err) {
-    throw new AirlockError('AIRLOCK_BODY_MALFORMED', `request body is declared ${type} but is not valid JSON: ${(err as Error).message}`)
+    throw new AirlockError(
+      'AIRLOCK_BODY_MALFORMED',
+      `request body is declared ${type} but is not valid JSON: ${(err as Error).message}`,
+    )
   }
 }
 

@@ -6,8 +6,8 @@
 // log fields of a failed evaluation (how long the policy ran before it threw) are not lost. Errors deny: a caller
 // that enforces throws `error`.
 import { AirlockError, describeThrown, toAirlockError } from '../errors.ts'
+import { type Decision, type DecisionDefaults, toDecision } from '../policy/decision.ts'
 import type { PolicyEvaluator } from '../ports.ts'
-import { toDecision, type Decision, type DecisionDefaults } from '../policy/decision.ts'
 import type { DecisionLogLine } from './decision-log.ts'
 import { buildInput, type InputParts } from './input.ts'
 import type { PolicyInput } from './request.ts'
@@ -23,7 +23,10 @@ export interface DecisionTiming {
 }
 
 /** The decision-log fields this stage produces. */
-export type DecideLog = Pick<DecisionLogLine, 'input' | 'eval_us' | 'metrics' | 'result' | 'action' | 'reason' | 'rule' | 'risk'>
+export type DecideLog = Pick<
+  DecisionLogLine,
+  'input' | 'eval_us' | 'metrics' | 'result' | 'action' | 'reason' | 'rule' | 'risk'
+>
 
 interface Outcome {
   timing: DecisionTiming
@@ -32,7 +35,9 @@ interface Outcome {
   input: PolicyInput | undefined
 }
 
-export type Decided = (Outcome & { ok: true; input: PolicyInput; decision: Decision }) | (Outcome & { ok: false; error: AirlockError })
+export type Decided =
+  | (Outcome & { ok: true; input: PolicyInput; decision: Decision })
+  | (Outcome & { ok: false; error: AirlockError })
 
 export interface DecideOptions {
   /** Defaults for fields the policy leaves out (config holds.timeout_s, review.sample_rate). */
@@ -58,7 +63,10 @@ export function decide(policy: PolicyEvaluator, from: DecideFrom, options: Decid
     try {
       raw = policy.evaluate(input)
     } catch (err) {
-      throw new AirlockError('AIRLOCK_POLICY_ERROR', `policy evaluation failed: ${describeThrown(err)}; the request was refused`)
+      throw new AirlockError(
+        'AIRLOCK_POLICY_ERROR',
+        `policy evaluation failed: ${describeThrown(err)}; the request was refused`,
+      )
     } finally {
       const t2 = performance.now()
       timing.eval_us = (t2 - t1) * 1000
@@ -69,7 +77,11 @@ export function decide(policy: PolicyEvaluator, from: DecideFrom, options: Decid
 
     const t3 = performance.now()
     const r = input.request
-    const decision = toDecision(raw, options.defaults, options.fallbackSummary ?? `${r?.method ?? ''} ${r?.host ?? ''}${r?.path ?? ''}`)
+    const decision = toDecision(
+      raw,
+      options.defaults,
+      options.fallbackSummary ?? `${r?.method ?? ''} ${r?.host ?? ''}${r?.path ?? ''}`,
+    )
     timing.validate_us = (performance.now() - t3) * 1000
     log.result = decision
     log.action = decision.action

@@ -38,8 +38,18 @@ export async function enforce(e: Evaluated, ctx: EnforceContext): Promise<Enforc
     case 'deny':
       throw new AirlockError('AIRLOCK_DENIED', decision.reason, { rule: decision.rule, action: 'deny' })
     case 'hold': {
-      if (!ctx.holds) throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this request needs human approval, and approvals are not enabled on this gateway)`, { rule: decision.rule, action: 'hold' })
-      if (ctx.opaque) throw new AirlockError('AIRLOCK_DENIED', `${decision.reason} (this needs human approval, but Airlock cannot see or replay what goes through a tunnel; ask the operator to intercept TLS for ${e.upstreamUrl.hostname})`, { rule: decision.rule, action: 'hold' })
+      if (!ctx.holds)
+        throw new AirlockError(
+          'AIRLOCK_DENIED',
+          `${decision.reason} (this request needs human approval, and approvals are not enabled on this gateway)`,
+          { rule: decision.rule, action: 'hold' },
+        )
+      if (ctx.opaque)
+        throw new AirlockError(
+          'AIRLOCK_DENIED',
+          `${decision.reason} (this needs human approval, but Airlock cannot see or replay what goes through a tunnel; ask the operator to intercept TLS for ${e.upstreamUrl.hostname})`,
+          { rule: decision.rule, action: 'hold' },
+        )
       const outcome = await ctx.holds.hold({ ...e, prefer: ctx.prefer }, ctx.signal)
       const code = outcome.response.headers.get('airlock-error-code')
       return { response: outcome.response, log: { hold_id: outcome.holdId, ...(code ? { error_code: code } : {}) } }
@@ -48,7 +58,8 @@ export async function enforce(e: Evaluated, ctx: EnforceContext): Promise<Enforc
     case 'review': {
       const upstreamResponse = await ctx.send(e)
       const log: EnforceLog = { upstream_status: upstreamResponse.status }
-      if (decision.action === 'review' && ctx.holds) log.sampled = await sampleForReview(e, upstreamResponse.status, ctx)
+      if (decision.action === 'review' && ctx.holds)
+        log.sampled = await sampleForReview(e, upstreamResponse.status, ctx)
       return { response: downstreamResponse(upstreamResponse, e.decisionId), log }
     }
   }

@@ -57,7 +57,10 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   for (const name of [...h.keys()]) if (name.startsWith('airlock-')) h.delete(name)
   const prefer = h.get('prefer')
   if (prefer) {
-    const kept = prefer.split(',').map((p) => p.trim()).filter((p) => p && !AIRLOCK_PREFERENCES.test(p))
+    const kept = prefer
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p && !AIRLOCK_PREFERENCES.test(p))
     if (kept.length) h.set('prefer', kept.join(', '))
     else h.delete('prefer')
   }
@@ -69,7 +72,10 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
     h.set('x-forwarded-host', ctx.requestUrl.host)
   } else if (route.forwarded === 'forwarded') {
     const forIp = ctx.clientAddress?.includes(':') ? `"[${ctx.clientAddress}]"` : ctx.clientAddress
-    h.set('forwarded', `${forIp ? `for=${forIp};` : ''}proto=${ctx.requestUrl.protocol.slice(0, -1)};host="${ctx.requestUrl.host}"`)
+    h.set(
+      'forwarded',
+      `${forIp ? `for=${forIp};` : ''}proto=${ctx.requestUrl.protocol.slice(0, -1)};host="${ctx.requestUrl.host}"`,
+    )
   }
 
   return h
@@ -113,7 +119,10 @@ export interface ForwardDeps {
 }
 
 /** Sends an evaluated request upstream with the route's credential; shared by the allow path and hold execution. */
-export async function forward(deps: ForwardDeps, r: Pick<Evaluated, 'route' | 'method' | 'upstreamUrl' | 'headers' | 'body'>): Promise<Response> {
+export async function forward(
+  deps: ForwardDeps,
+  r: Pick<Evaluated, 'route' | 'method' | 'upstreamUrl' | 'headers' | 'body'>,
+): Promise<Response> {
   // Sets the credential on the request's own headers: they were built for this send (upstreamHeaders, or a hold's
   // stored headers copied at execution), and nothing reads them afterwards.
   const headers = injectCredential(r.headers, r.route, deps.secrets)

@@ -3,15 +3,18 @@
 // hold store, atomically. If the use is refused — the grant was revoked, expired or used up since the policy saw it —
 // the request is decided again without grants, so it is held as it would have been (fail closed).
 import { AirlockError } from '../errors.ts'
-import type { HoldGate } from '../ports.ts'
 import type { Decision } from '../policy/decision.ts'
+import type { HoldGate } from '../ports.ts'
 import type { DecisionLogLine } from './decision-log.ts'
 
 /** The grant an allow was given by, or undefined. */
 export function grantIdOf(d: Decision): string | undefined {
   if (d.action !== 'allow' || d.grant === undefined) return undefined
   if (d.rule !== `grant:${d.grant}`) {
-    throw new AirlockError('AIRLOCK_POLICY_MALFORMED', `the policy allowed by grant ${d.grant} under rule "${d.rule}" (expected "grant:${d.grant}"); the request was refused`)
+    throw new AirlockError(
+      'AIRLOCK_POLICY_MALFORMED',
+      `the policy allowed by grant ${d.grant} under rule "${d.rule}" (expected "grant:${d.grant}"); the request was refused`,
+    )
   }
   return d.grant
 }
@@ -23,5 +26,7 @@ export async function takeGrantUse(
   use: { agent_id: string; route: string; decision_id: string },
 ): Promise<{ taken: boolean; log: NonNullable<DecisionLogLine['grant']> }> {
   const used = holds ? await holds.useGrant(id, use) : undefined
-  return used ? { taken: true, log: { id, use: used.uses, max_uses: used.max_uses } } : { taken: false, log: { id, refused: true } }
+  return used
+    ? { taken: true, log: { id, use: used.uses, max_uses: used.max_uses } }
+    : { taken: false, log: { id, refused: true } }
 }

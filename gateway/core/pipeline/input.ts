@@ -1,12 +1,12 @@
 // Builds the policy input (the public contract documented in docs/policy.md) from a routed, authenticated request.
 import type { RouteConfig } from '../config/schema.ts'
 import { AirlockError } from '../errors.ts'
-import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
+import type { McpInput } from '../mcp/jsonrpc.ts'
 import { withRawBody } from '../policy/input-json.ts'
+import { redactHeaders, redactQuery, redactUrl } from '../redact.ts'
 import { decodeBody } from './body.ts'
 import { messageHeaders } from './forward.ts'
 import type { Agent, AgentUsage, GrantInput, PolicyInput } from './request.ts'
-import type { McpInput } from '../mcp/jsonrpc.ts'
 
 export interface InputParts {
   method: string
@@ -66,7 +66,12 @@ export function buildInput(p: InputParts): PolicyInput {
     agent: p.usage ? { ...p.agent, usage: p.usage } : p.agent,
     route: { name: p.route.name, upstream: p.route.upstream },
     intent: intent ? safeDecode(intent) : null,
-    gateway: { now: new Date(p.nowMs).toISOString(), now_ns: p.nowMs * 1e6, pending_holds: p.pendingHolds, grants: p.grants ?? [] },
+    gateway: {
+      now: new Date(p.nowMs).toISOString(),
+      now_ns: p.nowMs * 1e6,
+      pending_holds: p.pendingHolds,
+      grants: p.grants ?? [],
+    },
   }
   if (p.mcp) input.mcp = p.mcp
   return body.json === undefined ? input : withRawBody(input, body.json)
@@ -74,7 +79,10 @@ export function buildInput(p: InputParts): PolicyInput {
 
 /** A segment decoded, except %2F and %5C (a route may allow them): a segment never shows a separator it lacks. */
 function decodeSegment(s: string): string {
-  return s.split(/(%2f|%5c)/i).map((part, i) => (i % 2 ? part.toUpperCase() : safeDecode(part))).join('')
+  return s
+    .split(/(%2f|%5c)/i)
+    .map((part, i) => (i % 2 ? part.toUpperCase() : safeDecode(part)))
+    .join('')
 }
 
 function safeDecode(s: string): string {

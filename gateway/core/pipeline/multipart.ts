@@ -12,20 +12,25 @@ export interface MultipartFile {
 export class MultipartError extends Error {}
 
 /** The fields of a multipart/form-data body; throws MultipartError when the body does not parse. */
-export function parseMultipart(body: Uint8Array, contentType: string): Record<string, string | MultipartFile | (string | MultipartFile)[]> {
+export function parseMultipart(
+  body: Uint8Array,
+  contentType: string,
+): Record<string, string | MultipartFile | (string | MultipartFile)[]> {
   const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^;\s"]{1,70}))/i.exec(contentType)
   if (!boundary) throw new MultipartError('multipart/form-data without a boundary parameter')
   const delimiter = `--${boundary[1] ?? boundary[2]}`
   // One char per byte, so offsets are byte offsets and file parts need no decoding.
   const bin = binaryString(body)
   let at = bin.indexOf(delimiter)
-  if (at < 0 || (at > 0 && bin.slice(at - 2, at) !== '\r\n')) throw new MultipartError('the multipart body does not start with its boundary')
+  if (at < 0 || (at > 0 && bin.slice(at - 2, at) !== '\r\n'))
+    throw new MultipartError('the multipart body does not start with its boundary')
   const out: Record<string, string | MultipartFile | (string | MultipartFile)[]> = {}
   for (;;) {
     at += delimiter.length
     if (bin.startsWith('--', at)) return out // the close delimiter
     const lineEnd = bin.indexOf('\r\n', at)
-    if (lineEnd < 0 || bin.slice(at, lineEnd).trim() !== '') throw new MultipartError('malformed multipart boundary line')
+    if (lineEnd < 0 || bin.slice(at, lineEnd).trim() !== '')
+      throw new MultipartError('malformed multipart boundary line')
     const next = bin.indexOf(`\r\n${delimiter}`, lineEnd)
     if (next < 0) throw new MultipartError('the multipart body has no closing boundary')
     const part = bin.slice(lineEnd + 2, next)
@@ -33,7 +38,8 @@ export function parseMultipart(body: Uint8Array, contentType: string): Record<st
     const head = split < 0 ? part : part.slice(0, split)
     const content = split < 0 ? '' : part.slice(split + 4)
     const { name, filename, type } = partHeaders(head)
-    const value: string | MultipartFile = filename !== undefined ? { filename: utf8(filename), content_type: type, size: content.length } : utf8(content)
+    const value: string | MultipartFile =
+      filename !== undefined ? { filename: utf8(filename), content_type: type, size: content.length } : utf8(content)
     const prev = out[name]
     if (prev === undefined) out[name] = value
     else if (Array.isArray(prev)) prev.push(value)
@@ -53,7 +59,8 @@ function partHeaders(head: string): { name: string; filename: string | undefined
     if (field === 'content-disposition') disposition = value
     else if (field === 'content-type') type = value.toLowerCase()
   }
-  if (!disposition || !/^form-data\b/i.test(disposition)) throw new MultipartError('a multipart part without Content-Disposition: form-data')
+  if (!disposition || !/^form-data\b/i.test(disposition))
+    throw new MultipartError('a multipart part without Content-Disposition: form-data')
   const param = (key: string) => {
     const m = new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"|;\\s*${key}=([^;\\s]+)`, 'i').exec(disposition)
     return m ? (m[1] ?? m[2])!.replace(/\\(.)/g, '$1') : undefined

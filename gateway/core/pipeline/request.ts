@@ -3,8 +3,8 @@
 // (PolicyInput). Plain types only: this module imports no stage and no port, so any stage, port or adapter can use
 // it without an import loop.
 import type { RouteConfig } from '../config/schema.ts'
-import type { Decision } from '../policy/decision.ts'
 import type { McpInput } from '../mcp/jsonrpc.ts'
+import type { Decision } from '../policy/decision.ts'
 
 /** Who sent a request: an agent from the config, identified by its Airlock key. */
 export interface Agent {

@@ -20,7 +20,9 @@ export class Router {
   readonly #byOrigin = new Map<string, RouteConfig[]>()
 
   constructor(routes: RouteConfig[]) {
-    this.#byPrefix = routes.filter((r): r is RouteConfig & { prefix: string } => r.prefix !== undefined).sort((a, b) => b.prefix.length - a.prefix.length)
+    this.#byPrefix = routes
+      .filter((r): r is RouteConfig & { prefix: string } => r.prefix !== undefined)
+      .sort((a, b) => b.prefix.length - a.prefix.length)
     for (const r of routes) {
       for (const h of r.hosts ?? []) this.#byHost.set(h, r)
       if (r.port !== undefined) this.#byPort.set(r.port, r)
@@ -28,12 +30,15 @@ export class Router {
       this.#byOrigin.set(origin, [...(this.#byOrigin.get(origin) ?? []), r])
     }
     // Within one origin the longest upstream base path wins, so /v1 and /v2 routes of one API can differ.
-    for (const list of this.#byOrigin.values()) list.sort((a, b) => new URL(b.upstream).pathname.length - new URL(a.upstream).pathname.length)
+    for (const list of this.#byOrigin.values())
+      list.sort((a, b) => new URL(b.upstream).pathname.length - new URL(a.upstream).pathname.length)
   }
 
   /** Reverse mode. `localPort` is the listener the request arrived on, when the runtime knows it. */
   match(url: URL, localPort?: number): RouteMatch | undefined {
-    const owned = (localPort !== undefined ? this.#byPort.get(localPort) : undefined) ?? this.#byHost.get(url.hostname.toLowerCase())
+    const owned =
+      (localPort !== undefined ? this.#byPort.get(localPort) : undefined) ??
+      this.#byHost.get(url.hostname.toLowerCase())
     if (owned) return { route: owned, upstreamUrl: joinPath(owned, url.pathname, url.search) }
     const path = url.pathname
     for (const route of this.#byPrefix) {

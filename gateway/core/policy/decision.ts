@@ -40,7 +40,10 @@ const defaultRisk = { allow: 'low', review: 'medium', hold: 'high', deny: 'high'
 
 export function toDecision(resultSet: unknown, defaults: DecisionDefaults, fallbackSummary: string): Decision {
   if (!Array.isArray(resultSet) || resultSet.length === 0) {
-    throw new AirlockError('AIRLOCK_POLICY_UNDEFINED', 'the policy returned no decision for this request; it was refused')
+    throw new AirlockError(
+      'AIRLOCK_POLICY_UNDEFINED',
+      'the policy returned no decision for this request; it was refused',
+    )
   }
   if (resultSet.length > 1) {
     throw new AirlockError('AIRLOCK_POLICY_MALFORMED', 'the policy returned more than one decision; it was refused')

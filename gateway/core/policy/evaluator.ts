@@ -2,9 +2,9 @@
 // Runtime-agnostic: Node passes the wasm bytes, Workers pass the WebAssembly.Module wrangler imported.
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { AirlockError, describeThrown } from '../errors.ts'
+import type { PolicyEvaluator } from '../ports.ts'
 import { createHostBuiltins } from './builtins.ts'
 import { inputJson } from './input-json.ts'
-import type { PolicyEvaluator } from '../ports.ts'
 
 export const ENTRYPOINT = 'airlock/decision'
 
@@ -69,7 +69,8 @@ const decoder = new TextDecoder()
  */
 function directCall(p: LoadedPolicy, entrypoint: number): ((json: string) => unknown) | undefined {
   const exports = p.wasmInstance?.exports as { opa_eval?: (...a: number[]) => number } | undefined
-  if (!(p.minorVersion >= 2) || typeof exports?.opa_eval !== 'function' || !(p.mem instanceof WebAssembly.Memory)) return undefined
+  if (!(p.minorVersion >= 2) || typeof exports?.opa_eval !== 'function' || !(p.mem instanceof WebAssembly.Memory))
+    return undefined
   const opaEval = exports.opa_eval
   return (json) => {
     const addr = p.dataHeapPtr

@@ -40,7 +40,13 @@ export function createShadow(opts: ShadowOptions): ShadowRunner {
         const eval_us = Math.round((performance.now() - t0) * 1000)
         const outcome: ShadowOutcome = decided.ok
           ? { action: decided.decision.action, rule: decided.decision.rule, revision: policy.revision, eval_us }
-          : { action: 'error', rule: decided.error.code, revision: policy.revision, eval_us, error: shadowMessage(decided.error.message) }
+          : {
+              action: 'error',
+              rule: decided.error.code,
+              revision: policy.revision,
+              eval_us,
+              error: shadowMessage(decided.error.message),
+            }
         opts.observe?.(enforcedAction, outcome.action)
         return outcome
       } catch {

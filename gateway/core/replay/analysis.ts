@@ -94,7 +94,11 @@ export interface ReplayReport {
   load: GroupLoad[]
   policy_alone: { before: number; after: number }
   holds: { before: number; after: number }
-  rules: { dead: string[]; no_longer_matched: string[]; always_overridden: { rule: string; matches: number; overridden_by: string[] }[] }
+  rules: {
+    dead: string[]
+    no_longer_matched: string[]
+    always_overridden: { rule: string; matches: number; overridden_by: string[] }[]
+  }
 }
 
 const ALLOWING = new Set(['allow', 'review'])
@@ -196,14 +200,16 @@ export class ReplayAnalysis {
       g.count++
       if (g.examples.length < this.#o.examplesPerGroup) g.examples.push(example())
       // A policy error refused the request as surely as a deny (fail closed).
-      if ((before === 'deny' || before === 'error') && ALLOWING.has(afterAction)) flag(this.#denied, example, this.#o.examplesPerGroup)
+      if ((before === 'deny' || before === 'error') && ALLOWING.has(afterAction))
+        flag(this.#denied, example, this.#o.examplesPerGroup)
     }
 
     const human = this.#outcomes.get(line.decision_id)
     if (human && (human.outcome === 'approved' || human.outcome === 'denied')) {
       const row = this.#human[human.outcome]
       row[afterAction] = (row[afterAction] ?? 0) + 1
-      if (human.outcome === 'denied' && ALLOWING.has(afterAction)) flag(this.#humanDenied, example, this.#o.examplesPerGroup)
+      if (human.outcome === 'denied' && ALLOWING.has(afterAction))
+        flag(this.#humanDenied, example, this.#o.examplesPerGroup)
     }
 
     if (after.ok) {
@@ -250,7 +256,11 @@ export class ReplayAnalysis {
     const share = (holds: number) => (this.#usable ? round(1 - holds / this.#usable) : 0)
     return {
       lines: { read: this.#read, usable: this.#usable, other_log_lines: this.#other, bad: { ...this.#bad } },
-      span: { from: this.#usable ? new Date(this.#first).toISOString() : null, to: this.#usable ? new Date(this.#last).toISOString() : null, days: round(span / 86_400_000, 3) },
+      span: {
+        from: this.#usable ? new Date(this.#first).toISOString() : null,
+        to: this.#usable ? new Date(this.#last).toISOString() : null,
+        days: round(span / 86_400_000, 3),
+      },
       candidate: { revision, errors: this.#errors },
       red_flags: { denied_now_allowed: this.#denied, human_denied_now_allowed: this.#humanDenied },
       changed: { count: this.#changed, groups: [...this.#changes.values()].sort((a, b) => b.count - a.count) },
@@ -263,7 +273,11 @@ export class ReplayAnalysis {
         no_longer_matched: [...this.#matchedBefore].filter((r) => !matched.has(r) && !r.startsWith('airlock.')).sort(),
         always_overridden: [...this.#matches]
           .filter(([, m]) => m.wins === 0)
-          .map(([rule, m]) => ({ rule, matches: m.matches, overridden_by: [...m.by].sort((a, b) => b[1] - a[1]).map(([r]) => r) }))
+          .map(([rule, m]) => ({
+            rule,
+            matches: m.matches,
+            overridden_by: [...m.by].sort((a, b) => b[1] - a[1]).map(([r]) => r),
+          }))
           .sort((a, b) => b.matches - a.matches),
       },
     }

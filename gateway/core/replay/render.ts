@@ -38,14 +38,19 @@ function sections(r: ReplayReport): Section[] {
       `decided by policy alone: ${pct(r.policy_alone.before)} → ${pct(r.policy_alone.after)}`,
       `holds: ${n(r.holds.before)} → ${n(r.holds.after)}`,
       `decisions that change: ${n(r.changed.count)} (${r.lines.usable ? pct(r.changed.count / r.lines.usable) : '0 %'})`,
-      ...(r.candidate.errors ? [`the candidate failed to decide ${n(r.candidate.errors)} requests (they would be refused)`] : []),
+      ...(r.candidate.errors
+        ? [`the candidate failed to decide ${n(r.candidate.errors)} requests (they would be refused)`]
+        : []),
     ],
   })
 
   out.push({
     title: 'Decisions that change',
     lines: r.changed.groups.length
-      ? r.changed.groups.flatMap((g) => [`${g.before} → ${g.after}: ${n(g.count)} requests, rule ${g.rule}`, ...g.examples.map((e) => `  e.g. ${exampleText(e)}`)])
+      ? r.changed.groups.flatMap((g) => [
+          `${g.before} → ${g.after}: ${n(g.count)} requests, rule ${g.rule}`,
+          ...g.examples.map((e) => `  e.g. ${exampleText(e)}`),
+        ])
       : ['none'],
   })
 
@@ -53,7 +58,15 @@ function sections(r: ReplayReport): Section[] {
     title: 'Approval load (holds per day)',
     lines: [],
     table: {
-      head: ['group', 'before', 'after', 'decided by people/day', 'peak pending before', 'peak pending after', 'max_pending'],
+      head: [
+        'group',
+        'before',
+        'after',
+        'decided by people/day',
+        'peak pending before',
+        'peak pending after',
+        'max_pending',
+      ],
       rows: r.load.map((l) => [
         l.group,
         String(l.holds_per_day_before),
@@ -70,7 +83,10 @@ function sections(r: ReplayReport): Section[] {
     Object.entries(r.human_holds[k])
       .map(([a, c]) => `${a} ${n(c)}`)
       .join(', ') || 'none'
-  out.push({ title: 'Holds people decided, as the candidate would decide them', lines: [`approved by people: ${human('approved')}`, `denied by people: ${human('denied')}`] })
+  out.push({
+    title: 'Holds people decided, as the candidate would decide them',
+    lines: [`approved by people: ${human('approved')}`, `denied by people: ${human('denied')}`],
+  })
 
   out.push({
     title: 'Rules',
@@ -78,7 +94,9 @@ function sections(r: ReplayReport): Section[] {
       `never matched (dead): ${r.rules.dead.join(', ') || 'none'}`,
       `matched before, never by the candidate: ${r.rules.no_longer_matched.join(', ') || 'none'}`,
       ...(r.rules.always_overridden.length
-        ? r.rules.always_overridden.map((o) => `always overridden: ${o.rule} (${n(o.matches)} matches, won by ${o.overridden_by.join(', ')})`)
+        ? r.rules.always_overridden.map(
+            (o) => `always overridden: ${o.rule} (${n(o.matches)} matches, won by ${o.overridden_by.join(', ')})`,
+          )
         : ['always overridden: none']),
     ],
   })
@@ -102,7 +120,13 @@ export function renderText(r: ReplayReport): string {
     if (s.table) {
       const all = [s.table.head, ...s.table.rows]
       const widths = s.table.head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)))
-      for (const row of all) parts.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
+      for (const row of all)
+        parts.push(
+          row
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+        )
     }
     parts.push('')
   }
@@ -137,24 +161,38 @@ export function renderMarkdown(r: ReplayReport, failures: string[] = []): string
  */
 export function checkFailOn(r: ReplayReport, spec: string): string[] {
   const failures: string[] = []
-  const perDay = (group?: string) => r.load.filter((l) => !group || l.group === group).reduce((s, l) => s + l.holds_per_day_after, 0)
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  const perDay = (group?: string) =>
+    r.load.filter((l) => !group || l.group === group).reduce((s, l) => s + l.holds_per_day_after, 0)
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let m: RegExpMatchArray | null
     if (raw === 'denied-now-allowed') {
       const c = r.red_flags.denied_now_allowed.count + r.red_flags.human_denied_now_allowed.count
       if (c > 0) failures.push(`${c} previously denied requests would now be allowed`)
     } else if ((m = raw.match(/^holds-per-day(?::([\w.-]+))?>(\d+(?:\.\d+)?)$/))) {
       const v = m[1] ? perDay(m[1]) : Math.round(r.load.reduce((s, l) => s + l.holds_per_day_after, 0) * 10) / 10
-      if (m[1] && !r.load.some((l) => l.group === m![1])) throw new AirlockError('AIRLOCK_USAGE', `--fail-on ${raw}: no approver group "${m[1]}" in the config or the history`)
+      if (m[1] && !r.load.some((l) => l.group === m![1]))
+        throw new AirlockError(
+          'AIRLOCK_USAGE',
+          `--fail-on ${raw}: no approver group "${m[1]}" in the config or the history`,
+        )
       if (v > Number(m[2])) failures.push(`${v} holds per day${m[1] ? ` for ${m[1]}` : ''} (threshold ${m[2]})`)
     } else if (raw === 'over-capacity') {
-      for (const l of r.load) if (l.max_pending && l.peak_pending_after >= l.max_pending) failures.push(`${l.group} would reach ${l.peak_pending_after} pending holds (max_pending ${l.max_pending})`)
+      for (const l of r.load)
+        if (l.max_pending && l.peak_pending_after >= l.max_pending)
+          failures.push(`${l.group} would reach ${l.peak_pending_after} pending holds (max_pending ${l.max_pending})`)
     } else if ((m = raw.match(/^policy-alone<(0(?:\.\d+)?|1(?:\.0+)?)$/))) {
-      if (r.policy_alone.after < Number(m[1])) failures.push(`decided by policy alone ${pct(r.policy_alone.after)} (threshold ${pct(Number(m[1]))})`)
+      if (r.policy_alone.after < Number(m[1]))
+        failures.push(`decided by policy alone ${pct(r.policy_alone.after)} (threshold ${pct(Number(m[1]))})`)
     } else if ((m = raw.match(/^changed>(\d+)$/))) {
       if (r.changed.count > Number(m[1])) failures.push(`${r.changed.count} decisions change (threshold ${m[1]})`)
     } else {
-      throw new AirlockError('AIRLOCK_USAGE', `--fail-on: unknown threshold "${raw}" (known: denied-now-allowed, holds-per-day>N, holds-per-day:GROUP>N, over-capacity, policy-alone<X, changed>N)`)
+      throw new AirlockError(
+        'AIRLOCK_USAGE',
+        `--fail-on: unknown threshold "${raw}" (known: denied-now-allowed, holds-per-day>N, holds-per-day:GROUP>N, over-capacity, policy-alone<X, changed>N)`,
+      )
     }
   }
   return failures

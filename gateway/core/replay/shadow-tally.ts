@@ -82,7 +82,11 @@ export class ShadowTally {
         })
         .sort((a, b) => b.count - a.count),
       top_rules: [...this.#rules]
-        .map(([rule, m]) => ({ rule, disagreements: sum(m), shadow: [...m].sort((a, b) => b[1] - a[1]).map(([w]) => w) }))
+        .map(([rule, m]) => ({
+          rule,
+          disagreements: sum(m),
+          shadow: [...m].sort((a, b) => b[1] - a[1]).map(([w]) => w),
+        }))
         .sort((a, b) => b.disagreements - a.disagreements)
         .slice(0, top),
     }

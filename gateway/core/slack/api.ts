@@ -28,7 +28,10 @@ export const fetchSlackApi: SlackApiFactory = (token, apiUrl) => {
     })
     const body = (await res.json().catch(() => ({}))) as Record<string, unknown>
     if (!res.ok || body.ok !== true) {
-      throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', `Slack ${method} failed: ${String(body.error ?? `HTTP ${res.status}`)}`)
+      throw new AirlockError(
+        'AIRLOCK_WEBHOOK_FAILED',
+        `Slack ${method} failed: ${String(body.error ?? `HTTP ${res.status}`)}`,
+      )
     }
     return body
   }

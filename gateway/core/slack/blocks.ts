@@ -39,21 +39,67 @@ function details(p: Presentation): object[] {
       ],
     },
     { type: 'section', text: { type: 'mrkdwn', text: `*Why it is held*\n${slackText(p.reason)}` } },
-    { type: 'section', text: { type: 'mrkdwn', text: `*The agent says (its claim, not verified)*\n${p.intent ? slackText(cut(p.intent, 500)) : '_no intent given_'}` } },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Request*\n\`${slackCode(cut(`${r.method} ${r.url}`, 300))}\`${r.body_truncated ? ' _(body truncated)_' : ''}${body}` } },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*The agent says (its claim, not verified)*\n${p.intent ? slackText(cut(p.intent, 500)) : '_no intent given_'}`,
+      },
+    },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Request*\n\`${slackCode(cut(`${r.method} ${r.url}`, 300))}\`${r.body_truncated ? ' _(body truncated)_' : ''}${body}`,
+      },
+    },
   ]
 }
 
-export function holdMessage(hold: Hold, p: Presentation, contextSha256: string, consoleUrl: string | undefined): { text: string; blocks: object[] } {
-  const open = consoleUrl ? [{ type: 'button', action_id: OPEN, text: { type: 'plain_text', text: 'Open in console' }, url: consoleUrl }] : []
+export function holdMessage(
+  hold: Hold,
+  p: Presentation,
+  contextSha256: string,
+  consoleUrl: string | undefined,
+): { text: string; blocks: object[] } {
+  const open = consoleUrl
+    ? [{ type: 'button', action_id: OPEN, text: { type: 'plain_text', text: 'Open in console' }, url: consoleUrl }]
+    : []
   const buttons = oneClick(hold)
     ? [
-        { type: 'button', action_id: APPROVE, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: buttonValue(hold.id, contextSha256) },
-        { type: 'button', action_id: DENY, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: buttonValue(hold.id, contextSha256) },
+        {
+          type: 'button',
+          action_id: APPROVE,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Approve' },
+          value: buttonValue(hold.id, contextSha256),
+        },
+        {
+          type: 'button',
+          action_id: DENY,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Deny' },
+          value: buttonValue(hold.id, contextSha256),
+        },
         ...open,
       ]
     : open
-  const why = oneClick(hold) ? [] : [{ type: 'context', elements: [{ type: 'mrkdwn', text: hold.decision.risk === 'critical' ? 'Critical: decide in the console.' : 'This hold needs a written comment: decide in the console.' }] }]
+  const why = oneClick(hold)
+    ? []
+    : [
+        {
+          type: 'context',
+          elements: [
+            {
+              type: 'mrkdwn',
+              text:
+                hold.decision.risk === 'critical'
+                  ? 'Critical: decide in the console.'
+                  : 'This hold needs a written comment: decide in the console.',
+            },
+          ],
+        },
+      ]
   return {
     text: `Approval needed: ${slackText(p.summary)}`,
     blocks: [

@@ -7,11 +7,11 @@
 // message update run afterwards (the hold's execution and the notifier's queue).
 import type { Hono } from 'hono'
 import type { ApproverConfig, Config } from '../config/schema.ts'
+import { dwellLeft } from '../console/dwell.ts'
 import { describeForLog, secretValues } from '../credentials.ts'
 import { AirlockError } from '../errors.ts'
 import type { HoldService } from '../holds/service.ts'
 import type { Logger, Secrets } from '../ports.ts'
-import { dwellLeft } from '../console/dwell.ts'
 import { APPROVE, DENY, oneClick, parseButtonValue } from './blocks.ts'
 import { slackMessages } from './messages.ts'
 import { slackClient } from './poster.ts'
@@ -48,7 +48,10 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
     const secret = deps.secrets(slack.signing_secret_env)
     const raw = await c.req.text()
     if (!secret) {
-      logger.error({ event: 'slack_interaction' }, `Slack signing secret ${slack.signing_secret_env} is not set; clicks are refused`)
+      logger.error(
+        { event: 'slack_interaction' },
+        `Slack signing secret ${slack.signing_secret_env} is not set; clicks are refused`,
+      )
       return c.text('signing secret not configured', 503)
     }
     if (!(await verifySlackRequest(secret, c.req.raw.headers, raw, Math.floor(service.deps.clock.now() / 1000)))) {
@@ -62,7 +65,8 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
       return c.text('payload is not JSON', 400)
     }
     const action = payload.actions?.[0]
-    if (payload.type !== 'block_actions' || !action || (action.action_id !== APPROVE && action.action_id !== DENY)) return c.body(null, 200) // e.g. "Open in console"
+    if (payload.type !== 'block_actions' || !action || (action.action_id !== APPROVE && action.action_id !== DENY))
+      return c.body(null, 200) // e.g. "Open in console"
     const user = payload.user?.id ?? ''
     const channel = payload.channel?.id ?? payload.container?.channel_id ?? ''
     // Told after answering Slack: its 3-second limit covers the answer, not this call.
@@ -70,15 +74,23 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
       const work = slackClient({ ...service.deps })
         .postEphemeral({ channel, user, text })
         .catch((err) => {
-          logger.warn({ event: 'slack_ephemeral_failed', error: describeForLog(err, secretValues(config, deps.secrets)) }, 'could not tell the Slack user why their click was refused')
+          logger.warn(
+            { event: 'slack_ephemeral_failed', error: describeForLog(err, secretValues(config, deps.secrets)) },
+            'could not tell the Slack user why their click was refused',
+          )
         })
       ;(deps.background ?? (() => {}))(work)
     }
     const approver = config.approvers.find((a) => a.slack_user_id === user)
     const target = parseButtonValue(action.value ?? '')
     if (!approver || !target) {
-      logger.warn({ event: 'slack_interaction_refused', slack_user: user }, 'Slack click by a user who is not a configured approver')
-      tell('You are not an Airlock approver, so your click changed nothing. Ask the operator to add your Slack user id to approvers.')
+      logger.warn(
+        { event: 'slack_interaction_refused', slack_user: user },
+        'Slack click by a user who is not a configured approver',
+      )
+      tell(
+        'You are not an Airlock approver, so your click changed nothing. Ask the operator to add your Slack user id to approvers.',
+      )
       return c.body(null, 200)
     }
     try {
@@ -90,21 +102,38 @@ export function mountSlackInteractions(app: Hono, deps: SlackInteractionDeps): v
     return c.body(null, 200)
   })
 
-  async function decide(verb: string, target: { holdId: string; contextSha256: string }, approver: ApproverConfig, ts: string | undefined, channel: string) {
+  async function decide(
+    verb: string,
+    target: { holdId: string; contextSha256: string },
+    approver: ApproverConfig,
+    ts: string | undefined,
+    channel: string,
+  ) {
     const hold = await service.store.get(target.holdId)
     if (hold && verb === APPROVE && !oneClick(hold)) {
-      throw new AirlockError('AIRLOCK_BAD_REQUEST', 'this hold needs a written comment or is critical: open it in the console to decide')
+      throw new AirlockError(
+        'AIRLOCK_BAD_REQUEST',
+        'this hold needs a written comment or is critical: open it in the console to decide',
+      )
     }
     if (hold && verb === APPROVE) {
       // The console's minimum review time, counted from when the message was posted to this channel.
       const posted = ts ? await messages.slackMessageAt(channel, ts) : undefined
       const seen = { ...hold, views: [{ approver: approver.id, at: posted?.posted_at ?? service.deps.clock.now() }] }
       const left = dwellLeft(seen, config, approver.id, service.deps.clock.now())
-      if (left > 0) throw new AirlockError('AIRLOCK_CONFLICT', `this is a ${hold.decision.risk}-risk hold: read it for ${Math.ceil(left / 1000)} more second(s) before approving`)
+      if (left > 0)
+        throw new AirlockError(
+          'AIRLOCK_CONFLICT',
+          `this is a ${hold.decision.risk}-risk hold: read it for ${Math.ceil(left / 1000)} more second(s) before approving`,
+        )
     }
     const body = { comment: null, context_sha256: target.contextSha256 }
     if (verb === APPROVE) await service.approve(target.holdId, approver, body)
     else await service.deny(target.holdId, approver, body)
-    await service.audit('slack.clicked', `approver:${approver.id}`, target.holdId, { action: verb === APPROVE ? 'approve' : 'deny', via: 'slack', message_ts: ts ?? null })
+    await service.audit('slack.clicked', `approver:${approver.id}`, target.holdId, {
+      action: verb === APPROVE ? 'approve' : 'deny',
+      via: 'slack',
+      message_ts: ts ?? null,
+    })
   }
 }

@@ -27,7 +27,11 @@ export function slackClient(deps: SlackDeps): SlackApi {
   const slack = deps.config.slack
   if (!slack) throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', 'slack is not configured')
   const token = deps.secrets(slack.bot_token_env)
-  if (!token) throw new AirlockError('AIRLOCK_WEBHOOK_FAILED', `Slack bot token ${slack.bot_token_env} is not set; nothing posted`)
+  if (!token)
+    throw new AirlockError(
+      'AIRLOCK_WEBHOOK_FAILED',
+      `Slack bot token ${slack.bot_token_env} is not set; nothing posted`,
+    )
   return (deps.slackApi ?? fetchSlackApi)(token, slack.api_url)
 }
 
@@ -56,9 +60,17 @@ export class SlackPoster {
       // A post retried after the hold moved on (Slack was down when it was created) shows where the hold is now, not
       // buttons: the updates for what happened meanwhile found no message to update and were dropped.
       const message =
-        hold.state === 'pending' ? holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id)) : outcomeMessage(hold, p)
+        hold.state === 'pending'
+          ? holdMessage(hold, p, contextHash(p), consoleUrl(config, hold.id))
+          : outcomeMessage(hold, p)
       const r = await slackClient(this.#deps).postMessage({ channel, ...message })
-      await messages.saveSlackMessage({ hold_id: hold.id, grp: d.grp, channel: r.channel, ts: r.ts, posted_at: this.#deps.clock.now() })
+      await messages.saveSlackMessage({
+        hold_id: hold.id,
+        grp: d.grp,
+        channel: r.channel,
+        ts: r.ts,
+        posted_at: this.#deps.clock.now(),
+      })
       return
     }
     // Decided, expired, executed: show the outcome in place of the buttons (the current state, whatever the event).

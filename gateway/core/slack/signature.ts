@@ -9,7 +9,12 @@ export async function slackSignature(secret: string, timestamp: string, rawBody:
   return `v0=${await hmacSha256Hex(secret, `v0:${timestamp}:${rawBody}`)}`
 }
 
-export async function verifySlackRequest(secret: string, headers: Headers, rawBody: string, nowS: number): Promise<boolean> {
+export async function verifySlackRequest(
+  secret: string,
+  headers: Headers,
+  rawBody: string,
+  nowS: number,
+): Promise<boolean> {
   const ts = headers.get('x-slack-request-timestamp') ?? ''
   const given = headers.get('x-slack-signature') ?? ''
   if (!/^\d{1,12}$/.test(ts) || Math.abs(nowS - Number(ts)) > TOLERANCE_S) return false

@@ -8,9 +8,18 @@ import { type Db, IN_SCOPE, json, REVIEW_IN_SCOPE, rows, transaction } from './d
 import { LOCK, LOCK_NS } from './schema.ts'
 
 /** Appends inside the caller's transaction, taking the chain's lock until it ends. */
-export async function appendIn(db: Db, type: string, actor: string, holdId: string | null, record: unknown, at: number): Promise<AuditRecord> {
+export async function appendIn(
+  db: Db,
+  type: string,
+  actor: string,
+  holdId: string | null,
+  record: unknown,
+  at: number,
+): Promise<AuditRecord> {
   await db.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NS, LOCK.audit])
-  const last = (await db.query('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined
+  const last = (await db.query('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0] as
+    | { seq: number; hash: string }
+    | undefined
   const entry = nextAuditRecord(last, { at, type, actor, hold_id: holdId, record })
   await db.query(
     'INSERT INTO audit (seq, at, type, actor, hold_id, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
@@ -19,7 +28,14 @@ export async function appendIn(db: Db, type: string, actor: string, holdId: stri
   return entry
 }
 
-export function appendAudit(pool: pg.Pool, type: string, actor: string, holdId: string | null, record: unknown, at: number): Promise<AuditRecord> {
+export function appendAudit(
+  pool: pg.Pool,
+  type: string,
+  actor: string,
+  holdId: string | null,
+  record: unknown,
+  at: number,
+): Promise<AuditRecord> {
   return transaction(pool, [], (db) => appendIn(db, type, actor, holdId, record, at))
 }
 

@@ -14,7 +14,9 @@ export const json = (v: unknown) => JSON.stringify(v)
 // BIGINT columns hold epoch milliseconds and counters, far below 2^53: read them as numbers, not pg's strings.
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
 
 export interface PoolOptions {

@@ -6,7 +6,11 @@ import { changed, rows } from './db.ts'
 
 const toDelivery = (r: Record<string, unknown>): Delivery => r as unknown as Delivery
 
-export async function enqueueDelivery(pool: pg.Pool, d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): Promise<void> {
+export async function enqueueDelivery(
+  pool: pg.Pool,
+  d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>,
+  at: number,
+): Promise<void> {
   await changed(
     pool,
     `INSERT INTO deliveries (hold_id, event, grp, hook, payload, state, next_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)`,
@@ -18,7 +22,12 @@ export async function enqueueDelivery(pool: pg.Pool, d: Pick<Delivery, 'hold_id'
  * Claims due deliveries for this gateway: each is handed out once, and comes due again only when its lease runs
  * out without an outcome recorded (the claimer died), so another gateway sends it then.
  */
-export async function claimDueDeliveries(pool: pg.Pool, leaseMs: number, now: number, limit: number): Promise<Delivery[]> {
+export async function claimDueDeliveries(
+  pool: pg.Pool,
+  leaseMs: number,
+  now: number,
+  limit: number,
+): Promise<Delivery[]> {
   const claimed = await rows(
     pool,
     `UPDATE deliveries SET next_at = $1 WHERE id IN (

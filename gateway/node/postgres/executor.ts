@@ -54,7 +54,11 @@ export class ExecutorListener {
   async #connect(): Promise<void> {
     if (this.#closed) return
     const o = this.#options
-    const client = new pg.Client({ connectionString: o.connectionString, ssl: o.ssl, connectionTimeoutMillis: o.connectionTimeoutMs ?? 5_000 })
+    const client = new pg.Client({
+      connectionString: o.connectionString,
+      ssl: o.ssl,
+      connectionTimeoutMillis: o.connectionTimeoutMs ?? 5_000,
+    })
     const lost = () => {
       if (this.#client !== client) return
       this.#client = undefined

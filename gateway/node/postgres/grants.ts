@@ -14,7 +14,19 @@ export function createGrant(pool: pg.Pool, g: NewGrant, audit: PendingAudit): Pr
       await db.query(
         `INSERT INTO grants (id, hold_id, rule, agent_id, route, groups, created_by, created_at, expires_at, max_uses, bounds)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-        [g.id, g.hold_id, g.rule, g.agent_id, g.route, json(g.groups), g.created_by, g.created_at, g.expires_at, g.max_uses, json(g.bounds)],
+        [
+          g.id,
+          g.hold_id,
+          g.rule,
+          g.agent_id,
+          g.route,
+          json(g.groups),
+          g.created_by,
+          g.created_at,
+          g.expires_at,
+          g.max_uses,
+          json(g.bounds),
+        ],
       )
     ).rows[0] as Row
     await appendIn(db, audit.type, audit.actor, g.hold_id, audit.record, audit.at ?? g.created_at)
@@ -37,18 +49,31 @@ export async function liveGrants(pool: pg.Pool, agentId: string, now: number): P
 }
 
 export async function grantAgents(pool: pg.Pool, now: number): Promise<string[]> {
-  const found = await rows(pool, 'SELECT DISTINCT agent_id FROM grants WHERE revoked_at IS NULL AND expires_at > $1 AND uses < max_uses', [now])
+  const found = await rows(
+    pool,
+    'SELECT DISTINCT agent_id FROM grants WHERE revoked_at IS NULL AND expires_at > $1 AND uses < max_uses',
+    [now],
+  )
   return found.map((r) => r.agent_id as string)
 }
 
 export async function listGrants(pool: pg.Pool, groups: ReadScope | undefined, limit: number): Promise<Grant[]> {
   const found = groups
-    ? await rows(pool, `SELECT * FROM grants WHERE ${IN_SCOPE('grants.groups', '$1')} ORDER BY created_at DESC LIMIT $2`, [groups, limit])
+    ? await rows(
+        pool,
+        `SELECT * FROM grants WHERE ${IN_SCOPE('grants.groups', '$1')} ORDER BY created_at DESC LIMIT $2`,
+        [groups, limit],
+      )
     : await rows(pool, 'SELECT * FROM grants ORDER BY created_at DESC LIMIT $1', [limit])
   return found.map(toGrant)
 }
 
-export function useGrant(pool: pg.Pool, id: string, use: { agent_id: string; route: string; now: number }, audit: PendingAudit): Promise<Grant | undefined> {
+export function useGrant(
+  pool: pg.Pool,
+  id: string,
+  use: { agent_id: string; route: string; now: number },
+  audit: PendingAudit,
+): Promise<Grant | undefined> {
   return transaction(pool, [], async (db) => {
     const row = (
       await db.query(
@@ -69,7 +94,10 @@ export function useGrant(pool: pg.Pool, id: string, use: { agent_id: string; rou
 export function revokeGrant(pool: pg.Pool, id: string, by: string, at: number, audit: PendingAudit): Promise<boolean> {
   return transaction(pool, [], async (db) => {
     const row = (
-      await db.query('UPDATE grants SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING hold_id', [at, by, id])
+      await db.query(
+        'UPDATE grants SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING hold_id',
+        [at, by, id],
+      )
     ).rows[0] as { hold_id: string } | undefined
     if (!row) return false
     await appendIn(db, audit.type, audit.actor, row.hold_id, audit.record, audit.at ?? at)

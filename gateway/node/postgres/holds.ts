@@ -3,7 +3,7 @@
 // another gateway's; state moves are compare-and-set UPDATEs (… WHERE state IN (…)): one approval wins, one gateway
 // executes.
 import type pg from 'pg'
-import { parseJson, checkCapacity, toHold } from '../../core/holds/rows.ts'
+import { checkCapacity, parseJson, toHold } from '../../core/holds/rows.ts'
 import type { ReadScope } from '../../core/holds/scope.ts'
 import type { CreateResult, NewHold, PendingAudit } from '../../core/holds/store.ts'
 import type { Approval, Denial, Hold, HoldState, StoredResponse, View } from '../../core/holds/types.ts'
@@ -11,7 +11,12 @@ import { appendIn } from './audit.ts'
 import { asCaller, changed, type Db, IN_SCOPE, json, type Row, rows, storeError, transaction } from './db.ts'
 import { LOCK } from './schema.ts'
 
-export type HoldFilter = { state?: HoldState | undefined; group?: string | undefined; groups?: ReadScope; limit?: number }
+export type HoldFilter = {
+  state?: HoldState | undefined
+  group?: string | undefined
+  groups?: ReadScope
+  limit?: number
+}
 export type TransitionFields = { decided_at?: number; error?: string | undefined; denial?: Denial }
 
 /**
@@ -41,8 +46,25 @@ export function createOrJoin(
         `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
            headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
          VALUES ($1, 'pending', $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING *`,
-        [h.id, h.created_at, h.expires_at, h.dedupe_key, h.agent.id, h.agent.owner, h.route, h.method, h.url, json(h.headers),
-          h.body, h.body_sha256, h.intent, json(h.decision), h.decision_id, h.policy_revision, json(h.groups)],
+        [
+          h.id,
+          h.created_at,
+          h.expires_at,
+          h.dedupe_key,
+          h.agent.id,
+          h.agent.owner,
+          h.route,
+          h.method,
+          h.url,
+          json(h.headers),
+          h.body,
+          h.body_sha256,
+          h.intent,
+          json(h.decision),
+          h.decision_id,
+          h.policy_revision,
+          json(h.groups),
+        ],
       )
     ).rows[0] as Row
     const hold = toHold(row)
@@ -109,7 +131,16 @@ export async function transition(
     `UPDATE holds SET state = $1, updated_at = $2, decided_at = COALESCE($3, decided_at), error = COALESCE($4, error),
        denial = COALESCE($5, denial), executor = CASE WHEN $1 = 'executing' THEN $8::integer ELSE executor END
      WHERE id = $6 AND state = ANY($7::text[])`,
-    [to, at, fields.decided_at ?? null, fields.error ?? null, fields.denial ? json(fields.denial) : null, id, from, executor],
+    [
+      to,
+      at,
+      fields.decided_at ?? null,
+      fields.error ?? null,
+      fields.denial ? json(fields.denial) : null,
+      id,
+      from,
+      executor,
+    ],
   )
   return n === 1
 }
@@ -122,7 +153,9 @@ export async function addView(pool: pg.Pool, id: string, view: View): Promise<vo
 /** Records an approval while the hold is pending (row locked, so approvals on two gateways queue, never merge). */
 export function addApproval(pool: pg.Pool, id: string, approval: Approval, approve: boolean): Promise<boolean> {
   return transaction(pool, [], async (db) => {
-    const r = (await db.query('SELECT state, approvals FROM holds WHERE id = $1 FOR UPDATE', [id])).rows[0] as Row | undefined
+    const r = (await db.query('SELECT state, approvals FROM holds WHERE id = $1 FOR UPDATE', [id])).rows[0] as
+      | Row
+      | undefined
     if (r?.state !== 'pending') return false
     const approvals = parseJson<Approval[]>(r.approvals)
     if (approvals.some((a) => a.approver === approval.approver)) return false

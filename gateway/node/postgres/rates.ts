@@ -3,7 +3,14 @@
 // row's lock, so an agent spread across N gateways gets its configured rate, not N times it.
 import type pg from 'pg'
 import { AirlockError } from '../../core/errors.ts'
-import { type Bucket, type RateCounter, type RateLimit, type RateVerdict, takeToken, verdict } from '../../core/limits/rate.ts'
+import {
+  type Bucket,
+  type RateCounter,
+  type RateLimit,
+  type RateVerdict,
+  takeToken,
+  verdict,
+} from '../../core/limits/rate.ts'
 
 export class PgRateCounter implements RateCounter {
   readonly #pool: pg.Pool
@@ -23,8 +30,17 @@ export class PgRateCounter implements RateCounter {
     let broken = false
     try {
       await c.query('BEGIN')
-      await c.query('INSERT INTO rate_buckets (key, tokens, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [key, rate.burst, nowMs])
-      const row = (await c.query<{ tokens: number; at: string | number }>('SELECT tokens, at FROM rate_buckets WHERE key = $1 FOR UPDATE', [key])).rows[0]!
+      await c.query('INSERT INTO rate_buckets (key, tokens, at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [
+        key,
+        rate.burst,
+        nowMs,
+      ])
+      const row = (
+        await c.query<{ tokens: number; at: string | number }>(
+          'SELECT tokens, at FROM rate_buckets WHERE key = $1 FOR UPDATE',
+          [key],
+        )
+      ).rows[0]!
       const b: Bucket = { tokens: Math.min(row.tokens, rate.burst), at: Number(row.at) }
       const wait = takeToken(b, rate, nowMs)
       await c.query('UPDATE rate_buckets SET tokens = $2, at = $3 WHERE key = $1', [key, b.tokens, b.at])
@@ -45,5 +61,9 @@ export class PgRateCounter implements RateCounter {
 
 function unavailable(err: unknown): AirlockError {
   const code = (err as { code?: string }).code ?? 'unknown'
-  return new AirlockError('AIRLOCK_STORE_ERROR', `the rate-limit counter (PostgreSQL) failed (${code}); the request was refused`, { database_error: code, retry_after_s: 5 })
+  return new AirlockError(
+    'AIRLOCK_STORE_ERROR',
+    `the rate-limit counter (PostgreSQL) failed (${code}); the request was refused`,
+    { database_error: code, retry_after_s: 5 },
+  )
 }

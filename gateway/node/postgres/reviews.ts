@@ -14,10 +14,15 @@ export async function countForwarded(pool: pg.Pool, rule: string): Promise<void>
 }
 
 export async function forwardedCounts(pool: pg.Pool): Promise<Record<string, number>> {
-  return Object.fromEntries((await rows(pool, 'SELECT rule, forwarded FROM review_counts')).map((r) => [r.rule, r.forwarded]))
+  return Object.fromEntries(
+    (await rows(pool, 'SELECT rule, forwarded FROM review_counts')).map((r) => [r.rule, r.forwarded]),
+  )
 }
 
-export async function addReview(pool: pg.Pool, r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): Promise<void> {
+export async function addReview(
+  pool: pg.Pool,
+  r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>,
+): Promise<void> {
   await changed(
     pool,
     `INSERT INTO reviews (id, decision_id, created_at, agent_id, route, rule, summary, context, upstream_status, state)
@@ -32,7 +37,11 @@ export async function listReviews(pool: pg.Pool, state?: Review['state'], groups
   const p = (v: unknown) => `$${params.push(v)}`
   if (state) where.push(`state = ${p(state)}`)
   if (groups) where.push(REVIEW_IN_SCOPE(p(groups)))
-  const found = await rows(pool, `SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord`, params)
+  const found = await rows(
+    pool,
+    `SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, ord`,
+    params,
+  )
   return found.map(toReview)
 }
 
@@ -41,7 +50,14 @@ export async function getReview(pool: pg.Pool, id: string): Promise<Review | und
   return r ? toReview(r) : undefined
 }
 
-export async function markReview(pool: pg.Pool, id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): Promise<boolean> {
+export async function markReview(
+  pool: pg.Pool,
+  id: string,
+  state: 'ok' | 'flagged',
+  reviewer: string,
+  comment: string | null,
+  at: number,
+): Promise<boolean> {
   const n = await changed(
     pool,
     `UPDATE reviews SET state = $1, reviewer = $2, comment = $3, reviewed_at = $4 WHERE id = $5 AND state = 'pending'`,

@@ -89,7 +89,12 @@ export class PgHoldStore {
 
   // Holds (holds.ts) -------------------------------------------------------------------------------------------
 
-  createOrJoin(h: NewHold, caps: Record<string, number>, settledSince: number, audit: (hold: Hold) => PendingAudit | undefined): Promise<CreateResult> {
+  createOrJoin(
+    h: NewHold,
+    caps: Record<string, number>,
+    settledSince: number,
+    audit: (hold: Hold) => PendingAudit | undefined,
+  ): Promise<CreateResult> {
     return holds.createOrJoin(this.pool, h, caps, settledSince, audit)
   }
   get(id: string): Promise<Hold | undefined> {
@@ -104,7 +109,13 @@ export class PgHoldStore {
   pendingCounts(): Promise<Record<string, number>> {
     return holds.pendingCounts(this.pool)
   }
-  transition(id: string, from: readonly HoldState[], to: HoldState, at: number, fields: holds.TransitionFields = {}): Promise<boolean> {
+  transition(
+    id: string,
+    from: readonly HoldState[],
+    to: HoldState,
+    at: number,
+    fields: holds.TransitionFields = {},
+  ): Promise<boolean> {
     return holds.transition(this.pool, this.executor, id, from, to, at, fields)
   }
   addView(id: string, view: View): Promise<void> {
@@ -135,7 +146,10 @@ export class PgHoldStore {
   nextDeliveryAt(): Promise<number | null> {
     return earliest(this.pool, `SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)
   }
-  recordDelivery(id: number, o: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number }): Promise<void> {
+  recordDelivery(
+    id: number,
+    o: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number },
+  ): Promise<void> {
     return deliveries.recordDelivery(this.pool, id, o)
   }
   deliveries(holdId?: string): Promise<Delivery[]> {
@@ -162,7 +176,13 @@ export class PgHoldStore {
   getReview(id: string): Promise<Review | undefined> {
     return reviews.getReview(this.pool, id)
   }
-  markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): Promise<boolean> {
+  markReview(
+    id: string,
+    state: 'ok' | 'flagged',
+    reviewer: string,
+    comment: string | null,
+    at: number,
+  ): Promise<boolean> {
     return reviews.markReview(this.pool, id, state, reviewer, comment, at)
   }
 
@@ -183,7 +203,11 @@ export class PgHoldStore {
   grants(groups?: ReadScope, limit = 500): Promise<Grant[]> {
     return grants.listGrants(this.pool, groups, limit)
   }
-  useGrant(id: string, use: { agent_id: string; route: string; now: number }, audit: PendingAudit): Promise<Grant | undefined> {
+  useGrant(
+    id: string,
+    use: { agent_id: string; route: string; now: number },
+    audit: PendingAudit,
+  ): Promise<Grant | undefined> {
     return grants.useGrant(this.pool, id, use, audit)
   }
   revokeGrant(id: string, by: string, at: number, audit: PendingAudit): Promise<boolean> {

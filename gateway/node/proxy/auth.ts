@@ -2,7 +2,7 @@
 // Basic "agent-id:KEY" (the key in the password part; the user part is free) or Bearer KEY. Missing or wrong → 407.
 import type { RouteConfig } from '../../core/config/schema.ts'
 import { AirlockError } from '../../core/errors.ts'
-import { presentedKey, type AgentDirectory } from '../../core/pipeline/agents.ts'
+import { type AgentDirectory, presentedKey } from '../../core/pipeline/agents.ts'
 import type { Agent } from '../../core/pipeline/request.ts'
 
 /** The key in Proxy-Authorization, read by the same rules as a reverse-mode Authorization header. */
@@ -11,7 +11,10 @@ export function proxyKey(headers: Headers): string | undefined {
   return value ? presentedKey(new Headers({ authorization: value }), ['bearer', 'basic']) : undefined
 }
 
-export async function authenticateProxy(agents: AgentDirectory, headers: Headers): Promise<{ agent: Agent; key: string }> {
+export async function authenticateProxy(
+  agents: AgentDirectory,
+  headers: Headers,
+): Promise<{ agent: Agent; key: string }> {
   const key = proxyKey(headers)
   if (!key) {
     throw new AirlockError(

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { AirlockError } from '../../core/errors.ts'
-import { createCa, loadCa, type CertificateAuthority } from './certificates.ts'
+import { type CertificateAuthority, createCa, loadCa } from './certificates.ts'
 
 export const CA_VALIDITY_DAYS = 5 * 365
 
@@ -20,7 +20,10 @@ export function initCa(dataDir: string, opts: { force?: boolean } = {}): { certP
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
   chmodSync(paths.dir, 0o700)
   const stamp = new Date().toISOString().slice(0, 10)
-  const { certPem, keyPem } = createCa({ commonName: `Airlock egress CA (${hostname()}, ${stamp})`, validityDays: CA_VALIDITY_DAYS })
+  const { certPem, keyPem } = createCa({
+    commonName: `Airlock egress CA (${hostname()}, ${stamp})`,
+    validityDays: CA_VALIDITY_DAYS,
+  })
   // The key is written with its final mode from the start: never readable by others, not even briefly.
   writeFileSync(paths.key, keyPem, { mode: 0o600 })
   chmodSync(paths.key, 0o600)
@@ -31,13 +34,23 @@ export function initCa(dataDir: string, opts: { force?: boolean } = {}): { certP
 export function readCa(dataDir: string): CertificateAuthority {
   const paths = caPaths(dataDir)
   if (!existsSync(paths.key) || !existsSync(paths.cert)) {
-    throw new AirlockError('AIRLOCK_CA_UNUSABLE', `TLS interception is configured but there is no CA in ${paths.dir}: run \`airlock ca init\` and make clients trust ${paths.cert}`)
+    throw new AirlockError(
+      'AIRLOCK_CA_UNUSABLE',
+      `TLS interception is configured but there is no CA in ${paths.dir}: run \`airlock ca init\` and make clients trust ${paths.cert}`,
+    )
   }
   const mode = statSync(paths.key).mode & 0o777
-  if (mode & 0o077) throw new AirlockError('AIRLOCK_CA_UNUSABLE', `${paths.key} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`)
+  if (mode & 0o077)
+    throw new AirlockError(
+      'AIRLOCK_CA_UNUSABLE',
+      `${paths.key} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`,
+    )
   try {
     return loadCa(readFileSync(paths.cert, 'utf8'), readFileSync(paths.key, 'utf8'))
   } catch (err) {
-    throw new AirlockError('AIRLOCK_CA_UNUSABLE', `the interception CA in ${paths.dir} cannot be used: ${(err as Error).message}`)
+    throw new AirlockError(
+      'AIRLOCK_CA_UNUSABLE',
+      `the interception CA in ${paths.dir} cannot be used: ${(err as Error).message}`,
+    )
   }
 }

@@ -2,10 +2,34 @@
 // Node's crypto (native, about 0.4 ms for a key and a signed leaf); the certificates are encoded by der.ts.
 // Leaves follow what strict verifiers ask for (Python 3.13's VERIFY_X509_STRICT, Apple's TLS rules): SAN only, EKU
 // serverAuth, critical basicConstraints and keyUsage, authority and subject key identifiers, short validity.
-import { createHash, generateKeyPair, generateKeyPairSync, randomBytes, sign, X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto'
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPair,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto'
 import { isIP } from 'node:net'
 import { promisify } from 'node:util'
-import { bitString, boolean, children, context, contents, namedBits, nullValue, octetString, oid, sequence, set, time, unsignedInteger, utf8String } from './der.ts'
+import {
+  bitString,
+  boolean,
+  children,
+  contents,
+  context,
+  namedBits,
+  nullValue,
+  octetString,
+  oid,
+  sequence,
+  set,
+  time,
+  unsignedInteger,
+  utf8String,
+} from './der.ts'
 
 const generateEcKey = promisify(generateKeyPair)
 
@@ -41,11 +65,17 @@ const KEY_USAGE = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 }
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1'
 
 /** A new self-signed CA (key and certificate, PEM). */
-export function createCa(opts: { commonName: string; validityDays: number; now?: Date }): { certPem: string; keyPem: string } {
+export function createCa(opts: { commonName: string; validityDays: number; now?: Date }): {
+  certPem: string
+  keyPem: string
+} {
   const now = opts.now ?? new Date()
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const spki = publicKey.export({ type: 'spki', format: 'der' })
-  const subject = name([['2.5.4.10', 'Airlock'], ['2.5.4.3', opts.commonName]])
+  const subject = name([
+    ['2.5.4.10', 'Airlock'],
+    ['2.5.4.3', opts.commonName],
+  ])
   const der = certificate({
     issuer: subject,
     subject,
@@ -68,7 +98,8 @@ export function loadCa(certPem: string, keyPem: string, now = new Date()): Certi
   const key = createPrivateKey(keyPem)
   if (!cert.ca) throw new Error('the CA certificate is not a CA (basicConstraints CA:FALSE)')
   if (!cert.checkPrivateKey(key)) throw new Error('the CA key does not belong to the CA certificate')
-  if (new Date(cert.validTo).getTime() <= now.getTime()) throw new Error(`the CA certificate expired on ${cert.validTo}`)
+  if (new Date(cert.validTo).getTime() <= now.getTime())
+    throw new Error(`the CA certificate expired on ${cert.validTo}`)
   // Certificate → tbsCertificate → [version, serial, signature, issuer, validity, subject, spki, …]
   const tbs = children(children(cert.raw)[0]!)
   const subject = tbs[5]!
@@ -77,18 +108,32 @@ export function loadCa(certPem: string, keyPem: string, now = new Date()): Certi
 }
 
 /** A leaf for host names and IP addresses (the first names it), signed by the CA, valid from an hour ago for `validityMs`. */
-export async function issueLeaf(ca: CertificateAuthority, hosts: string | string[], validityMs = DAY, now = new Date()): Promise<Leaf> {
+export async function issueLeaf(
+  ca: CertificateAuthority,
+  hosts: string | string[],
+  validityMs = DAY,
+  now = new Date(),
+): Promise<Leaf> {
   const names = typeof hosts === 'string' ? [hosts] : hosts
   const host = names[0]!
   const { privateKey, publicKey } = await generateEcKey('ec', { namedCurve: 'P-256' })
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const caEnd = new Date(ca.cert.validTo).getTime()
   const notAfter = new Date(Math.min(now.getTime() + validityMs, caEnd))
-  const san = names.map((h) => (isIP(h) ? context(7, false, ipBytes(h)) : context(2, false, Buffer.from(checkedHostName(h), 'ascii'))))
+  const san = names.map((h) =>
+    isIP(h) ? context(7, false, ipBytes(h)) : context(2, false, Buffer.from(checkedHostName(h), 'ascii')),
+  )
   const der = certificate({
     issuer: ca.subject,
     // Clients match on the SAN; the CN is only for people reading the certificate (and is capped at 64 characters).
-    subject: name(host.length <= 64 ? [['2.5.4.10', 'Airlock'], ['2.5.4.3', host]] : [['2.5.4.10', 'Airlock']]),
+    subject: name(
+      host.length <= 64
+        ? [
+            ['2.5.4.10', 'Airlock'],
+            ['2.5.4.3', host],
+          ]
+        : [['2.5.4.10', 'Airlock']],
+    ),
     spki,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter,
@@ -102,14 +147,19 @@ export async function issueLeaf(ca: CertificateAuthority, hosts: string | string
       extension(EXT.subjectKeyId, false, octetString(keyIdentifier(spki))),
     ],
   })
-  return { certPem: pem('CERTIFICATE', der), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, notAfter }
+  return {
+    certPem: pem('CERTIFICATE', der),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    notAfter,
+  }
 }
 
 /** Lower-case LDH labels (RFC 1123), what a dNSName SAN may hold; anything else is refused before signing. */
 export function checkedHostName(host: string): string {
   const h = host.toLowerCase()
   const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
-  if (h.length > 253 || !h.split('.').every((l) => label.test(l))) throw new Error(`not a host name: ${JSON.stringify(host.slice(0, 80))}`)
+  if (h.length > 253 || !h.split('.').every((l) => label.test(l)))
+    throw new Error(`not a host name: ${JSON.stringify(host.slice(0, 80))}`)
   return h
 }
 
@@ -149,7 +199,9 @@ function signatureAlgorithm(key: KeyObject): { algorithm: Buffer; digest: string
     if (curve === 'secp384r1') return { algorithm: sequence(oid('1.2.840.10045.4.3.3')), digest: 'sha384' }
   }
   if (type === 'rsa') return { algorithm: sequence(oid('1.2.840.113549.1.1.11'), nullValue()), digest: 'sha256' }
-  throw new Error(`unsupported CA key type ${type}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ''}`)
+  throw new Error(
+    `unsupported CA key type ${type}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ''}`,
+  )
 }
 
 function name(attributes: [string, string][]): Buffer {
@@ -170,7 +222,8 @@ function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number))
   let [head = '', tail = ''] = ip.split('::') as [string, string?]
   if (!ip.includes('::')) [head, tail] = [ip, '']
-  const groups = (s: string) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ipv4Groups(g) : [parseInt(g, 16)])) : [])
+  const groups = (s: string) =>
+    s ? s.split(':').flatMap((g) => (g.includes('.') ? ipv4Groups(g) : [parseInt(g, 16)])) : []
   const h = groups(head)
   const t = groups(tail)
   const all = [...h, ...Array(8 - h.length - t.length).fill(0), ...t]
@@ -185,6 +238,8 @@ function ipv4Groups(v4: string): number[] {
 }
 
 function pem(label: string, der: Buffer): string {
-  return `-----BEGIN ${label}-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`
+  return `-----BEGIN ${label}-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END ${label}-----\n`
 }
-

@@ -21,7 +21,8 @@ export const utf8String = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'))
 export const boolean = (v: boolean) => tlv(0x01, Buffer.from([v ? 0xff : 0x00]))
 export const nullValue = () => Buffer.from([0x05, 0x00])
 /** Context-specific tag n: constructed (explicit wrapper) or primitive (implicit, e.g. a SAN dNSName [2]). */
-export const context = (n: number, constructed: boolean, ...content: Buffer[]) => tlv((constructed ? 0xa0 : 0x80) | n, ...content)
+export const context = (n: number, constructed: boolean, ...content: Buffer[]) =>
+  tlv((constructed ? 0xa0 : 0x80) | n, ...content)
 
 /** A non-negative INTEGER from big-endian bytes: leading zeros stripped, one 0x00 added when the top bit is set. */
 export function unsignedInteger(bytes: Buffer): Buffer {

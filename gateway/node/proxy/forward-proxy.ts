@@ -11,14 +11,14 @@ import type { Hono } from 'hono'
 import type { Config, RouteConfig } from '../../core/config/schema.ts'
 import { AirlockError } from '../../core/errors.ts'
 import type { Pipeline } from '../../core/gateway.ts'
-import type { InboundRequest, Target } from '../../core/pipeline/request.ts'
 import { AGENT_KEY_HEADER } from '../../core/pipeline/agents.ts'
+import type { InboundRequest, Target } from '../../core/pipeline/request.ts'
 import { unknownHostRoute } from '../../core/pipeline/route.ts'
 import type { Logger, Metrics } from '../../core/ports.ts'
 import { authenticateProxy, checkRouteAgent, proxyKey } from './auth.ts'
-import { Interceptor, type InterceptedConnection } from './intercept.ts'
+import { type InterceptedConnection, Interceptor } from './intercept.ts'
 import type { LeafCache } from './leaf-cache.ts'
-import { openTunnel, originAs, parseAuthority, splice, writeRaw, type Destination } from './tunnel.ts'
+import { type Destination, openTunnel, originAs, parseAuthority, splice, writeRaw } from './tunnel.ts'
 
 export interface ForwardProxyDeps {
   config: Config
@@ -53,7 +53,7 @@ function hasUserinfo(target: string): boolean {
 function userinfoRefused(): AirlockError {
   return new AirlockError(
     'AIRLOCK_PROXY_BAD_TARGET',
-    'the URL carries user:password@ credentials, which Airlock refuses (they would be logged and sent in the clear); send them in a header (Authorization) or configure the route\'s credential instead',
+    "the URL carries user:password@ credentials, which Airlock refuses (they would be logged and sent in the clear); send them in a header (Authorization) or configure the route's credential instead",
   )
 }
 
@@ -69,18 +69,25 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
   const { config, pipeline, logger } = deps
   /** Every socket that arrived with CONNECT: it left the http server, so Airlock closes it itself on shutdown. */
   const sockets = new Set<Duplex>()
-  const disabled = () => new AirlockError('AIRLOCK_PROXY_DISABLED', 'Airlock is not a forward proxy here (proxy.enabled is off): send requests to a route instead, e.g. http://airlock:8080/<prefix>/…')
+  const disabled = () =>
+    new AirlockError(
+      'AIRLOCK_PROXY_DISABLED',
+      'Airlock is not a forward proxy here (proxy.enabled is off): send requests to a route instead, e.g. http://airlock:8080/<prefix>/…',
+    )
   const routeFor = (url: URL): RouteConfig => pipeline.router.forDestination(url) ?? unknownHostRoute(config, url)
-  const proxyAgent = (route: RouteConfig) => async (headers: Headers) => checkRouteAgent(route, (await authenticateProxy(pipeline.agents, headers)).agent)
+  const proxyAgent = (route: RouteConfig) => async (headers: Headers) =>
+    checkRouteAgent(route, (await authenticateProxy(pipeline.agents, headers)).agent)
 
   /** /_airlock/holds/ID on any host is Airlock's hold status, as in reverse mode (a 202's Location is relative). */
-  const holdStatus = (path: string, key: string) => deps.app.fetch(new Request(`http://airlock${path}`, { headers: { [AGENT_KEY_HEADER]: key } }))
+  const holdStatus = (path: string, key: string) =>
+    deps.app.fetch(new Request(`http://airlock${path}`, { headers: { [AGENT_KEY_HEADER]: key } }))
 
   async function fetch(request: Request, env: { incoming: IncomingMessage }): Promise<Response> {
     if (!config.proxy.enabled) return pipeline.handle(request, disabled())
     // Userinfo (http://user:pass@host/) is refused before anything reads the request: it would put a password in
     // the decision line, and a Request cannot even be built from such a URL (a POST failed with a 500 quoting it).
-    if (hasUserinfo(env.incoming.url ?? request.url)) return pipeline.handle(withoutUserinfo(request), userinfoRefused())
+    if (hasUserinfo(env.incoming.url ?? request.url))
+      return pipeline.handle(withoutUserinfo(request), userinfoRefused())
     const url = new URL(request.url)
     url.hash = ''
     if (request.method === 'GET' && HOLD_STATUS.test(url.pathname)) {
@@ -101,26 +108,37 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
 
   const leaves = deps.leaves
   const interceptor = leaves
-    ? new Interceptor(leaves, logger, (request, conn, origin, rawUrl) => {
-        const url = new URL(origin)
-        if (!rawUrl.startsWith('/')) {
-          return pipeline.handle(request, new AirlockError('AIRLOCK_PROXY_BAD_TARGET', 'inside a CONNECT tunnel requests must use a path (origin-form), e.g. GET /v1/items'))
-        }
-        const q = rawUrl.indexOf('?')
-        url.pathname = q < 0 ? rawUrl : rawUrl.slice(0, q)
-        url.search = q < 0 ? '' : rawUrl.slice(q)
-        if (request.method === 'GET' && HOLD_STATUS.test(url.pathname)) return holdStatus(url.pathname, conn.key)
-        const route = routeFor(url)
-        return pipeline.handle(request, {
-          mode: 'intercept',
-          route,
-          upstreamUrl: url,
-          authenticate: async () => checkRouteAgent(route, conn.agent),
-          requestUrl: url,
-          clientAddress: conn.clientAddress,
-          proxied: true,
-        })
-      }, { headerMs: config.limits.header_timeout_ms, bodyMs: config.limits.body_timeout_ms })
+    ? new Interceptor(
+        leaves,
+        logger,
+        (request, conn, origin, rawUrl) => {
+          const url = new URL(origin)
+          if (!rawUrl.startsWith('/')) {
+            return pipeline.handle(
+              request,
+              new AirlockError(
+                'AIRLOCK_PROXY_BAD_TARGET',
+                'inside a CONNECT tunnel requests must use a path (origin-form), e.g. GET /v1/items',
+              ),
+            )
+          }
+          const q = rawUrl.indexOf('?')
+          url.pathname = q < 0 ? rawUrl : rawUrl.slice(0, q)
+          url.search = q < 0 ? '' : rawUrl.slice(q)
+          if (request.method === 'GET' && HOLD_STATUS.test(url.pathname)) return holdStatus(url.pathname, conn.key)
+          const route = routeFor(url)
+          return pipeline.handle(request, {
+            mode: 'intercept',
+            route,
+            upstreamUrl: url,
+            authenticate: async () => checkRouteAgent(route, conn.agent),
+            requestUrl: url,
+            clientAddress: conn.clientAddress,
+            proxied: true,
+          })
+        },
+        { headerMs: config.limits.header_timeout_ms, bodyMs: config.limits.body_timeout_ms },
+      )
     : undefined
 
   async function connect(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -131,8 +149,23 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
     const controller = new AbortController()
     socket.once('close', () => controller.abort())
-    const inbound: InboundRequest = { method: 'CONNECT', url: `https://${req.url ?? ''}`, headers, body: null, signal: controller.signal }
-    const refuse = async (err: unknown) => writeRaw(socket, await pipeline.handle(inbound, err instanceof AirlockError ? err : new AirlockError('AIRLOCK_INTERNAL', 'internal gateway error', {}, { cause: err })))
+    const inbound: InboundRequest = {
+      method: 'CONNECT',
+      url: `https://${req.url ?? ''}`,
+      headers,
+      body: null,
+      signal: controller.signal,
+    }
+    const refuse = async (err: unknown) =>
+      writeRaw(
+        socket,
+        await pipeline.handle(
+          inbound,
+          err instanceof AirlockError
+            ? err
+            : new AirlockError('AIRLOCK_INTERNAL', 'internal gateway error', {}, { cause: err }),
+        ),
+      )
     const clientAddress = req.socket.remoteAddress
 
     if (!config.proxy.enabled) return refuse(disabled())
@@ -181,7 +214,9 @@ export function createForwardProxy(deps: ForwardProxyDeps): ForwardProxy {
       upstream?.destroy()
       return writeRaw(socket, res)
     }
-    socket.write(`HTTP/1.1 200 Connection Established\r\nairlock-decision-id: ${res.headers.get('airlock-decision-id')}\r\n\r\n`)
+    socket.write(
+      `HTTP/1.1 200 Connection Established\r\nairlock-decision-id: ${res.headers.get('airlock-decision-id')}\r\n\r\n`,
+    )
     if (head.length) upstream.write(head)
     splice(socket, upstream)
   }

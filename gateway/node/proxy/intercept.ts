@@ -4,12 +4,12 @@
 // CONNECT host: an inner Host header or SNI naming another host changes nothing (no domain fronting).
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { TLSSocket } from 'node:tls'
-import { singleWrite } from '../single-write.ts'
 import type { Duplex } from 'node:stream'
+import { TLSSocket } from 'node:tls'
 import { getRequestListener } from '@hono/node-server'
 import type { Agent } from '../../core/pipeline/request.ts'
 import type { Logger } from '../../core/ports.ts'
+import { singleWrite } from '../single-write.ts'
 import type { LeafCache } from './leaf-cache.ts'
 import type { Destination } from './tunnel.ts'
 
@@ -22,7 +22,12 @@ export interface InterceptedConnection {
 }
 
 /** Handles one request read from an intercepted connection; `origin` is https://host:port (http:// for plain HTTP). */
-export type InnerHandler = (request: Request, conn: InterceptedConnection, origin: string, rawUrl: string) => Promise<Response> | Response
+export type InnerHandler = (
+  request: Request,
+  conn: InterceptedConnection,
+  origin: string,
+  rawUrl: string,
+) => Promise<Response> | Response
 
 const TLS_HANDSHAKE = 0x16
 
@@ -41,7 +46,12 @@ export class Interceptor {
   readonly #logger: Logger
   readonly #timeouts: InterceptTimeouts
 
-  constructor(leaves: LeafCache, logger: Logger, handle: InnerHandler, timeouts: InterceptTimeouts = { headerMs: 15_000, bodyMs: 60_000 }) {
+  constructor(
+    leaves: LeafCache,
+    logger: Logger,
+    handle: InnerHandler,
+    timeouts: InterceptTimeouts = { headerMs: 15_000, bodyMs: 60_000 },
+  ) {
     this.#leaves = leaves
     this.#logger = logger
     this.#timeouts = timeouts
@@ -92,10 +102,17 @@ export class Interceptor {
       this.#hand(socket, conn, `http://${authority}`)
       return
     }
-    const tls = new TLSSocket(socket as never, { isServer: true, secureContext: await this.#leaves.context(host), ALPNProtocols: ['http/1.1'] })
+    const tls = new TLSSocket(socket as never, {
+      isServer: true,
+      secureContext: await this.#leaves.context(host),
+      ALPNProtocols: ['http/1.1'],
+    })
     tls.once('error', (err: NodeJS.ErrnoException) => {
       // The usual cause: the agent does not trust Airlock's CA, or pins the real certificate (then use tls: tunnel).
-      this.#logger.warn({ event: 'intercept.tls_failed', host, agent: conn.agent.id, error: err.code ?? err.message }, 'TLS handshake with the agent failed')
+      this.#logger.warn(
+        { event: 'intercept.tls_failed', host, agent: conn.agent.id, error: err.code ?? err.message },
+        'TLS handshake with the agent failed',
+      )
       socket.destroy()
     })
     this.#hand(tls, conn, new URL(`https://${authority}`).origin)

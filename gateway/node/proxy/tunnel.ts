@@ -1,7 +1,8 @@
 // The raw side of CONNECT: parsing its authority-form target, opening the upstream TCP connection behind the SSRF
 // guard (the resolved address is checked, as for every other upstream), and writing a refusal on the raw socket.
-import { connect, isIP, type Socket } from 'node:net'
+
 import { STATUS_CODES } from 'node:http'
+import { connect, isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { AirlockError } from '../../core/errors.ts'
 import { forbidden, guardedLookup, isPrivateAddress } from '../ssrf.ts'
@@ -24,7 +25,11 @@ export function originAs(dest: Destination, scheme: 'http' | 'https'): string {
 export function parseAuthority(target: string | undefined): Destination {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]/@?#\s]+)):(\d{1,5})$/.exec(target ?? '')
   const port = Number(m?.[3])
-  const bad = () => new AirlockError('AIRLOCK_PROXY_BAD_TARGET', `CONNECT needs host:port (e.g. api.example.com:443), not ${JSON.stringify((target ?? '').slice(0, 100))}`)
+  const bad = () =>
+    new AirlockError(
+      'AIRLOCK_PROXY_BAD_TARGET',
+      `CONNECT needs host:port (e.g. api.example.com:443), not ${JSON.stringify((target ?? '').slice(0, 100))}`,
+    )
   if (!m || port < 1 || port > 65535) throw bad()
   let host: string
   if (m[1] !== undefined) {
@@ -49,7 +54,13 @@ export function openTunnel(dest: Destination, allowPrivate: boolean, timeoutMs: 
   if (!allowPrivate && isIP(dest.host) && isPrivateAddress(dest.host)) return Promise.reject(forbidden(dest.host))
   return new Promise((resolve, reject) => {
     // noDelay: bytes relayed through a tunnel go on at once (Nagle would hold small writes for the peer's delayed ACK).
-    const socket = connect({ host: dest.host, port: dest.port, timeout: timeoutMs, noDelay: true, ...(allowPrivate ? {} : { lookup: guardedLookup }) })
+    const socket = connect({
+      host: dest.host,
+      port: dest.port,
+      timeout: timeoutMs,
+      noDelay: true,
+      ...(allowPrivate ? {} : { lookup: guardedLookup }),
+    })
     const fail = (err: unknown) => {
       socket.destroy()
       reject(tunnelError(err, dest, timeoutMs))
@@ -68,8 +79,19 @@ function tunnelError(err: unknown, dest: Destination, timeoutMs: number): Airloc
   if (err instanceof AirlockError) return err
   const code = (err as { code?: string }).code ?? ''
   const where = `${dest.host}:${dest.port}`
-  if (code === 'ETIMEDOUT') return new AirlockError('AIRLOCK_UPSTREAM_TIMEOUT', `the upstream ${where} did not accept a connection within ${timeoutMs} ms`, {}, { cause: err })
-  return new AirlockError('AIRLOCK_UPSTREAM_CONNECT', `could not reach the upstream ${where} (${code || 'connection failed'})`, {}, { cause: err })
+  if (code === 'ETIMEDOUT')
+    return new AirlockError(
+      'AIRLOCK_UPSTREAM_TIMEOUT',
+      `the upstream ${where} did not accept a connection within ${timeoutMs} ms`,
+      {},
+      { cause: err },
+    )
+  return new AirlockError(
+    'AIRLOCK_UPSTREAM_CONNECT',
+    `could not reach the upstream ${where} (${code || 'connection failed'})`,
+    {},
+    { cause: err },
+  )
 }
 
 /** Joins two sockets; either side closing or failing closes both. */

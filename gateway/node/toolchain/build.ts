@@ -8,14 +8,13 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { extract } from 'tar'
-import { ENTRYPOINT } from '../../core/policy/evaluator.ts'
 import { AirlockError } from '../../core/errors.ts'
-import { findOpa } from './opa.ts'
+import { ENTRYPOINT } from '../../core/policy/evaluator.ts'
 import { policyRevision } from '../policy-files.ts'
+import { findOpa } from './opa.ts'
 import { RouteIndexError, routeIndex } from './route-index.ts'
 
 const run = promisify(execFile)
-
 
 /** Files in the policy source folder that are not part of the compiled policy. */
 const IGNORED = ['*_test.rego', 'capabilities.json']
@@ -44,7 +43,17 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
     }
     await mkdir(join(work, 'index', 'airlock', 'route_index'), { recursive: true })
     await writeFile(join(work, 'index', 'airlock', 'route_index', 'data.json'), JSON.stringify(index))
-    const args = ['build', '-t', 'wasm', '-e', ENTRYPOINT, '--capabilities', resolve(capabilitiesPath(source)), '-o', bundle]
+    const args = [
+      'build',
+      '-t',
+      'wasm',
+      '-e',
+      ENTRYPOINT,
+      '--capabilities',
+      resolve(capabilitiesPath(source)),
+      '-o',
+      bundle,
+    ]
     for (const pattern of IGNORED) args.push('--ignore', pattern)
     // Built from inside the source folder, naming it ".": the wasm embeds file paths (for error locations), and they
     // are then relative to the folder, so the same source gives the same revision wherever it is checked out.
@@ -53,15 +62,25 @@ export async function buildPolicy(source: string, outDir: string): Promise<Build
       await run(opa, args, { cwd: resolve(source), maxBuffer: 16 * 1024 * 1024 })
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; message: string }
-      throw new AirlockError('AIRLOCK_POLICY_BUILD_FAILED', `opa build failed for ${source}:\n${(e.stderr || e.stdout || e.message).trim()}`)
+      throw new AirlockError(
+        'AIRLOCK_POLICY_BUILD_FAILED',
+        `opa build failed for ${source}:\n${(e.stderr || e.stdout || e.message).trim()}`,
+      )
     }
-    await extract({ file: bundle, cwd: work, filter: (p) => ['policy.wasm', 'data.json'].includes(p.replace(/^\/+/, '')) })
+    await extract({
+      file: bundle,
+      cwd: work,
+      filter: (p) => ['policy.wasm', 'data.json'].includes(p.replace(/^\/+/, '')),
+    })
     const wasm = await readFile(join(work, 'policy.wasm'))
     const data = await readFile(join(work, 'data.json')).catch(() => Buffer.from('{}'))
     const revision = policyRevision(wasm, data)
     await mkdir(outDir, { recursive: true })
     // Each file lands by rename, so a reader never sees half a file; the manifest goes last.
-    for (const [name, bytes] of [['policy.wasm', wasm], ['data.json', data]] as const) {
+    for (const [name, bytes] of [
+      ['policy.wasm', wasm],
+      ['data.json', data],
+    ] as const) {
       await writeFile(join(outDir, `.${name}.tmp`), bytes)
       await rename(join(outDir, `.${name}.tmp`), join(outDir, name))
     }
@@ -80,9 +99,13 @@ export async function testPolicy(
   extraArgs: string[] = [],
 ): Promise<{ ok: boolean; output: string; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(findOpa(), ['test', ...extraArgs, '--ignore', 'capabilities.json', resolve(source)], {
-      maxBuffer: 64 * 1024 * 1024,
-    })
+    const { stdout, stderr } = await run(
+      findOpa(),
+      ['test', ...extraArgs, '--ignore', 'capabilities.json', resolve(source)],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    )
     return { ok: true, output: stdout + stderr, stdout, stderr }
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string }

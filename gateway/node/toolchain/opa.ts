@@ -12,7 +12,8 @@ const toolsModule = join(repoRoot, 'tools/opa')
 function pinnedVersion(): string {
   const gomod = readFileSync(join(toolsModule, 'go.mod'), 'utf8')
   const m = /github\.com\/open-policy-agent\/opa (v[\w.-]+)/.exec(gomod)
-  if (!m?.[1]) throw new AirlockError('AIRLOCK_TOOLCHAIN', `tools/opa/go.mod does not require github.com/open-policy-agent/opa`)
+  if (!m?.[1])
+    throw new AirlockError('AIRLOCK_TOOLCHAIN', `tools/opa/go.mod does not require github.com/open-policy-agent/opa`)
   return m[1]
 }
 
@@ -41,7 +42,10 @@ export function findOpa(log: (msg: string) => void = (m) => process.stderr.write
         env: { ...process.env, GOFLAGS: '-mod=mod' },
       })
     } catch (err) {
-      throw new AirlockError('AIRLOCK_TOOLCHAIN', `could not build OPA ${version} with Go (is Go >= 1.24 installed?): ${(err as Error).message}`)
+      throw new AirlockError(
+        'AIRLOCK_TOOLCHAIN',
+        `could not build OPA ${version} with Go (is Go >= 1.24 installed?): ${(err as Error).message}`,
+      )
     }
   }
   return (cached = bin)

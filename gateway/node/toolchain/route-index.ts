@@ -36,7 +36,10 @@ function regoFiles(dir: string, ignore: (name: string) => boolean): string[] {
 }
 
 /** Reads every non-test .rego file under `source` and returns the index, or throws naming file:line and the fix. */
-export function routeIndex(source: string, ignore: (name: string) => boolean = (n) => n.endsWith('_test.rego')): RouteIndex {
+export function routeIndex(
+  source: string,
+  ignore: (name: string) => boolean = (n) => n.endsWith('_test.rego'),
+): RouteIndex {
   const declared = new Map<string, { routes: string[]; where: string }>()
   const packages = new Set<string>()
   for (const file of regoFiles(source, ignore)) {

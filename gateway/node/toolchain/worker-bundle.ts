@@ -28,7 +28,9 @@ export function workersWarnings(config: Config): string[] {
       )
   }
   if (config.store.kind === 'postgres') {
-    out.push('store.kind is postgres: on Workers holds live in the Durable Object (one consistent home already); the store section is not used there')
+    out.push(
+      'store.kind is postgres: on Workers holds live in the Durable Object (one consistent home already); the store section is not used there',
+    )
   }
   for (const [g, group] of Object.entries(config.approver_groups)) {
     group.webhooks.forEach((w, i) => {
@@ -53,9 +55,16 @@ export async function buildWorkerBundle(configPath: string, outDir = WORKER_BUIL
   // The paths are the Node adapter's (data and policy folders): on Workers the policy is bundled and the state lives
   // in the Durable Object, so they are blanked rather than shipping this machine's paths.
   const shadow = config.policy.shadow ? { ...config.policy.shadow, dir: '' } : undefined
-  const bundled: Config = { ...config, data_dir: '', policy: { ...config.policy, dir: '', source: '', watch: false, ...(shadow ? { shadow } : {}) } }
+  const bundled: Config = {
+    ...config,
+    data_dir: '',
+    policy: { ...config.policy, dir: '', source: '', watch: false, ...(shadow ? { shadow } : {}) },
+  }
   mkdirSync(outDir, { recursive: true })
-  bundleShadow(config.policy.shadow ? resolve(dirname(configPath), config.policy.shadow.dir) : undefined, join(outDir, 'shadow'))
+  bundleShadow(
+    config.policy.shadow ? resolve(dirname(configPath), config.policy.shadow.dir) : undefined,
+    join(outDir, 'shadow'),
+  )
   const file = join(outDir, 'config.json')
   writeFileSync(`${file}.tmp`, JSON.stringify(bundled, null, 2) + '\n')
   renameSync(`${file}.tmp`, file)
@@ -79,9 +88,12 @@ function bundleShadow(from: string | undefined, to: string): void {
   try {
     manifest = JSON.parse(readFileSync(join(from, 'manifest.json'), 'utf8'))
   } catch (err) {
-    throw new Error(`policy.shadow.dir ${from} holds no compiled policy (${(err as Error).message}); build it with airlock policy build --source DIR --out ${from}`)
+    throw new Error(
+      `policy.shadow.dir ${from} holds no compiled policy (${(err as Error).message}); build it with airlock policy build --source DIR --out ${from}`,
+    )
   }
-  if (typeof manifest.revision !== 'string' || !manifest.revision) throw new Error(`${join(from, 'manifest.json')} has no revision`)
+  if (typeof manifest.revision !== 'string' || !manifest.revision)
+    throw new Error(`${join(from, 'manifest.json')} has no revision`)
   for (const f of ['policy.wasm', 'data.json', 'manifest.json']) writeFileSync(join(to, f), readFileSync(join(from, f)))
 }
 

@@ -10,7 +10,9 @@ export const agentLimitsSchema = z
       .int()
       .positive()
       .optional()
-      .describe('requests of one agent being handled at once (a held request waiting for approval counts); past it 429'),
+      .describe(
+        'requests of one agent being handled at once (a held request waiting for approval counts); past it 429',
+      ),
     rate_per_minute: z
       .number()
       .positive()
@@ -21,7 +23,9 @@ export const agentLimitsSchema = z
       .int()
       .positive()
       .optional()
-      .describe('requests allowed at once after a quiet spell (bucket size); default 10 seconds of rate_per_minute, at least 1'),
+      .describe(
+        'requests allowed at once after a quiet spell (bucket size); default 10 seconds of rate_per_minute, at least 1',
+      ),
   })
   .strict()
 
@@ -30,7 +34,7 @@ export const agentSchema = z
     id: name.describe('stable agent id, shown to policies as input.agent.id'),
     owner: z.string().min(1).describe('the accountable person, e.g. an e-mail address'),
     labels: z.record(z.string(), z.string()).default({}),
-    limits: agentLimitsSchema.optional().describe('this agent\'s limits; unset fields come from limits.per_agent'),
+    limits: agentLimitsSchema.optional().describe("this agent's limits; unset fields come from limits.per_agent"),
     ...keyRef,
   })
   .strict()

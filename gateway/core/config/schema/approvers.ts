@@ -9,21 +9,30 @@ const webhookSchema = z
     format: z
       .enum(['json', 'slack', 'standard'])
       .default('json')
-      .describe('json: the event, Airlock-Signature; slack: a Block Kit message; standard: the event, Standard Webhooks headers (whsec_ secret)'),
+      .describe(
+        'json: the event, Airlock-Signature; slack: a Block Kit message; standard: the event, Standard Webhooks headers (whsec_ secret)',
+      ),
     allow_private: z.boolean().default(false),
   })
   .strict()
 
 export const approverGroupSchema = z
   .object({
-    max_pending: z.number().int().positive().default(50).describe('cap on pending holds; past it new holds are refused'),
+    max_pending: z
+      .number()
+      .int()
+      .positive()
+      .default(50)
+      .describe('cap on pending holds; past it new holds are refused'),
     max_grant_minutes: z
       .number()
       .int()
       .min(0)
       .max(10_080)
       .default(0)
-      .describe('longest grant (minutes) an approver of this group may add when approving a grantable hold; 0: no grants'),
+      .describe(
+        'longest grant (minutes) an approver of this group may add when approving a grantable hold; 0: no grants',
+      ),
     min_dwell_s: z
       .number()
       .min(0)
@@ -35,7 +44,9 @@ export const approverGroupSchema = z
       .string()
       .regex(/^[A-Z0-9]+$/, 'must be a Slack channel id such as C0123456789')
       .optional()
-      .describe('post this group\'s holds to this Slack channel with Approve / Deny buttons (needs the top-level slack section)'),
+      .describe(
+        "post this group's holds to this Slack channel with Approve / Deny buttons (needs the top-level slack section)",
+      ),
   })
   .strict()
 
@@ -65,6 +76,7 @@ export const approverSchema = z
     path: ['token_env'],
   })
   .refine((v) => v.role === 'auditor' || v.groups.length > 0, {
-    message: 'an approver needs at least one group (only an auditor may have none: it reads everything and decides nothing)',
+    message:
+      'an approver needs at least one group (only an auditor may have none: it reads everything and decides nothing)',
     path: ['groups'],
   })

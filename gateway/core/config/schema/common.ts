@@ -7,7 +7,10 @@ export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-ca
 export const hostName = z
   .string()
   .toLowerCase()
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a host name such as stripe.airlock.internal (no port, no scheme)')
+  .regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+    'must be a host name such as stripe.airlock.internal (no port, no scheme)',
+  )
 
 /** A key Airlock checks: either read from the environment at start, or given as its SHA-256 digest. */
 export const keyRef = {

@@ -10,7 +10,9 @@ export const credentialSchema = z
     scheme: z
       .enum(['bearer', 'basic', 'raw'])
       .default('bearer')
-      .describe('bearer: "Bearer <secret>"; basic: "Basic base64(<secret>)" where the secret is "user:password"; raw: the secret as is'),
+      .describe(
+        'bearer: "Bearer <secret>"; basic: "Basic base64(<secret>)" where the secret is "user:password"; raw: the secret as is',
+      ),
   })
   .strict()
 
@@ -36,11 +38,15 @@ export const routeSchema = z
       .min(1)
       .max(65535)
       .optional()
-      .describe('reverse mode: a listener port of the route\'s own; every request arriving on it goes to the route, whole path kept'),
+      .describe(
+        "reverse mode: a listener port of the route's own; every request arriving on it goes to the route, whole path kept",
+      ),
     tls: z
       .enum(['intercept', 'tunnel'])
       .optional()
-      .describe('forward-proxy mode, CONNECT to this upstream: intercept (decrypt, evaluate every request, inject the credential) or tunnel (one host-level decision, bytes untouched); default proxy.intercept'),
+      .describe(
+        'forward-proxy mode, CONNECT to this upstream: intercept (decrypt, evaluate every request, inject the credential) or tunnel (one host-level decision, bytes untouched); default proxy.intercept',
+      ),
     upstream: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.stripe.com' })
       // Refinements run even when the URL check failed: parse defensively so a bad URL is reported, not thrown.
@@ -63,7 +69,9 @@ export const routeSchema = z
     allow_encoded_slashes: z
       .boolean()
       .default(false)
-      .describe('accept %2F and %5C in request paths (refused by default: an upstream may decode them into a path the policy never judged)'),
+      .describe(
+        'accept %2F and %5C in request paths (refused by default: an upstream may decode them into a path the policy never judged)',
+      ),
     forwarded: z
       .enum(['none', 'x-forwarded', 'forwarded'])
       .default('none')
@@ -75,6 +83,8 @@ export const routeSchema = z
     protocol: z
       .enum(['http', 'mcp'])
       .default('http')
-      .describe('mcp: the upstream is an MCP server (Streamable HTTP); every JSON-RPC message is decided on its own (docs/mcp.md)'),
+      .describe(
+        'mcp: the upstream is an MCP server (Streamable HTTP); every JSON-RPC message is decided on its own (docs/mcp.md)',
+      ),
   })
   .strict()

@@ -24,7 +24,7 @@ export const storeSchema = z
           .describe('env var with the postgres:// URL (TLS through it: sslmode, sslrootcert, sslcert, sslkey)'),
         pool: z
           .object({
-            max: z.number().int().min(2).max(1000).default(10).describe("most connections each gateway opens"),
+            max: z.number().int().min(2).max(1000).default(10).describe('most connections each gateway opens'),
             connect_timeout_ms: z.number().int().positive().default(5_000),
           })
           .strict()
@@ -40,7 +40,9 @@ export const storeSchema = z
           .int()
           .min(50)
           .default(1_000)
-          .describe('a waiting agent re-reads its hold this often besides LISTEN/NOTIFY (the latency bound if a notification is lost)'),
+          .describe(
+            'a waiting agent re-reads its hold this often besides LISTEN/NOTIFY (the latency bound if a notification is lost)',
+          ),
       })
       .strict(),
   ])
@@ -54,8 +56,17 @@ export const policySchema = z
     watch: z.boolean().default(true).describe('reload when the compiled policy changes'),
     shadow: z
       .object({
-        dir: z.string().describe('folder with a second compiled policy (airlock policy build --source DIR --out DIR); evaluated after the enforced one, never enforced'),
-        sample_rate: z.number().min(0).max(1).default(1).describe('share of requests also evaluated by the shadow policy'),
+        dir: z
+          .string()
+          .describe(
+            'folder with a second compiled policy (airlock policy build --source DIR --out DIR); evaluated after the enforced one, never enforced',
+          ),
+        sample_rate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe('share of requests also evaluated by the shadow policy'),
       })
       .strict()
       .optional()
@@ -66,7 +77,11 @@ export const policySchema = z
 
 export const limitsSchema = z
   .object({
-    max_body_bytes: z.number().int().positive().default(1024 * 1024),
+    max_body_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
     upstream_timeout_ms: z.number().int().positive().default(30_000),
     connect_timeout_ms: z.number().int().positive().default(10_000),
     max_buffered_body_bytes: z
@@ -74,25 +89,31 @@ export const limitsSchema = z
       .int()
       .positive()
       .default(64 * 1024 * 1024)
-      .describe('request-body bytes buffered at once, across every request; past it 503 with Retry-After (nothing is read or forwarded)'),
+      .describe(
+        'request-body bytes buffered at once, across every request; past it 503 with Retry-After (nothing is read or forwarded)',
+      ),
     max_connections: z
       .number()
       .int()
       .positive()
       .default(1024)
-      .describe('Node: open client connections per listener (tunnels included); past it new connections are closed at once'),
+      .describe(
+        'Node: open client connections per listener (tunnels included); past it new connections are closed at once',
+      ),
     header_timeout_ms: z
       .number()
       .int()
       .positive()
       .default(15_000)
-      .describe('Node: time a client has to send a request\'s headers; then 408 and the connection is closed'),
+      .describe("Node: time a client has to send a request's headers; then 408 and the connection is closed"),
     body_timeout_ms: z
       .number()
       .int()
       .positive()
       .default(60_000)
-      .describe('Node: time a client has to send a whole request (headers and body); then 408 and the connection is closed'),
+      .describe(
+        'Node: time a client has to send a whole request (headers and body); then 408 and the connection is closed',
+      ),
     per_agent: agentLimitsSchema
       .extend({ max_in_flight: z.number().int().positive().default(128).describe('see agents[].limits.max_in_flight') })
       .prefault({})
@@ -118,15 +139,21 @@ export const proxySchema = z
     enabled: z
       .boolean()
       .default(false)
-      .describe('forward-proxy mode: absolute-form requests (HTTP_PROXY) and CONNECT (HTTPS_PROXY), authenticated with Proxy-Authorization'),
+      .describe(
+        'forward-proxy mode: absolute-form requests (HTTP_PROXY) and CONNECT (HTTPS_PROXY), authenticated with Proxy-Authorization',
+      ),
     intercept: z
       .boolean()
       .default(false)
-      .describe('decrypt CONNECT tunnels to hosts whose route sets no tls (unknown hosts included) with a leaf minted by the CA in <data_dir>/ca'),
+      .describe(
+        'decrypt CONNECT tunnels to hosts whose route sets no tls (unknown hosts included) with a leaf minted by the CA in <data_dir>/ca',
+      ),
     allow_private: z
       .boolean()
       .default(false)
-      .describe('let unknown hosts (no route) resolve to loopback/private/link-local addresses (SSRF guard off for them)'),
+      .describe(
+        'let unknown hosts (no route) resolve to loopback/private/link-local addresses (SSRF guard off for them)',
+      ),
   })
   .strict()
   .prefault({})

@@ -1,10 +1,11 @@
 // Rows → records, once for both hold stores: the SQLite store (store.ts: node:sqlite on Node, the Durable Object's
 // SQLite on Workers) and the PostgreSQL store (gateway/node/postgres/). The decoders accept what either driver hands
-// back for a column, so one mapper serves both.
+// back for a column, so one mapper serves both; the other way, newHoldRow is the row both stores insert.
 import { AirlockError } from '../errors.ts'
+import type { SqlValue } from '../ports.ts'
 import type { AuditRecord } from './audit.ts'
 import type { Grant } from './grants.ts'
-import type { Hold, HoldState, Review } from './types.ts'
+import type { Hold, HoldState, NewHold, Review } from './types.ts'
 
 type Row = { readonly [column: string]: unknown }
 
@@ -58,6 +59,32 @@ export function toHold(r: Row): Hold {
     error: r.error as string | null,
   }
 }
+
+/**
+ * A new hold's row: its columns (the keys, in order) and their values, pending from its creation. Each store writes
+ * its own placeholders (SQLite ?, PostgreSQL $n) for the same INSERT.
+ */
+export const newHoldRow = (h: NewHold): Record<string, SqlValue> => ({
+  id: h.id,
+  state: 'pending',
+  created_at: h.created_at,
+  updated_at: h.created_at,
+  expires_at: h.expires_at,
+  dedupe_key: h.dedupe_key,
+  agent_id: h.agent.id,
+  agent_owner: h.agent.owner,
+  route: h.route,
+  method: h.method,
+  url: h.url,
+  headers: JSON.stringify(h.headers),
+  body: h.body,
+  body_sha256: h.body_sha256,
+  intent: h.intent,
+  decision: JSON.stringify(h.decision),
+  decision_id: h.decision_id,
+  policy_revision: h.policy_revision,
+  groups: JSON.stringify(h.groups),
+})
 
 /** `ord` is PostgreSQL's insertion order (a tie-break for equal created_at), not part of a Review. */
 export const toReview = ({ ord: _, ...r }: Row): Review => ({

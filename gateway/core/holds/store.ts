@@ -4,14 +4,17 @@
 
 import type { SqlDriver, SqlValue } from '../ports.ts'
 import { type AuditRecord, nextAuditRecord } from './audit.ts'
+import * as deliverySql from './delivery-store.ts'
 import * as grantSql from './grant-store.ts'
 import type { Grant, NewGrant } from './grants.ts'
-import { checkCapacity, toAudit, toHold, toReview } from './rows.ts'
+import * as reviewSql from './review-store.ts'
+import { REVIEW_IN_SCOPE } from './review-store.ts'
+import { checkCapacity, newHoldRow, toAudit, toHold } from './rows.ts'
 import type { ReadScope } from './scope.ts'
 import type { PostedMessage, SlackMessageStore } from './slack-store.ts'
 import * as slackSql from './slack-store.ts'
 import { migrate } from './sql.ts'
-import type { Approval, Delivery, Denial, Hold, HoldState, Review, StoredResponse, View } from './types.ts'
+import type { Approval, Delivery, Denial, Hold, HoldState, NewHold, Review, StoredResponse, View } from './types.ts'
 
 type Row = { [column: string]: SqlValue }
 
@@ -19,15 +22,9 @@ type Row = { [column: string]: SqlValue }
 // meet the reader's groups (one JSON array parameter).
 const IN_SCOPE = (column: string) =>
   `EXISTS (SELECT 1 FROM json_each(${column}) AS g WHERE g.value IN (SELECT value FROM json_each(?)))`
-// A review item belongs to the groups its rule named, or to every group when it named none (scope.ts reviewGroups).
-const REVIEW_IN_SCOPE = `(COALESCE(json_array_length(reviews.context, '$.approvers'), 0) = 0
-  OR EXISTS (SELECT 1 FROM json_each(reviews.context, '$.approvers') AS g WHERE g.value IN (SELECT value FROM json_each(?))))`
 const json = (v: unknown) => JSON.stringify(v)
 
-export type NewHold = Omit<
-  Hold,
-  'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'
->
+export type { NewHold } from './types.ts'
 
 /** An audit record to append in the same transaction as a new hold (the hold's id is its subject). */
 export interface PendingAudit {
@@ -75,28 +72,11 @@ export class HoldStore implements SlackMessageStore {
       if (existing) return { hold: toHold(existing), created: false }
       const pending = this.pendingCounts()
       checkCapacity(h.groups, caps, pending)
+      const row = newHoldRow(h)
+      const columns = Object.keys(row)
       this.db.run(
-        `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
-           headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        h.id,
-        h.created_at,
-        h.created_at,
-        h.expires_at,
-        h.dedupe_key,
-        h.agent.id,
-        h.agent.owner,
-        h.route,
-        h.method,
-        h.url,
-        json(h.headers),
-        h.body,
-        h.body_sha256,
-        h.intent,
-        json(h.decision),
-        h.decision_id,
-        h.policy_revision,
-        json(h.groups),
+        `INSERT INTO holds (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        ...Object.values(row),
       )
       this.#pending = undefined
       const hold = this.get(h.id)!
@@ -218,6 +198,13 @@ export class HoldStore implements SlackMessageStore {
     )
   }
 
+  /** When the earliest pending hold expires (the Durable Object arms its alarm for it), or null with none pending. */
+  nextExpiryAt(): number | null {
+    return (
+      this.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
+    )
+  }
+
   idsIn(state: HoldState, dueBefore?: number): string[] {
     const rows =
       dueBefore === undefined
@@ -226,143 +213,51 @@ export class HoldStore implements SlackMessageStore {
     return rows.map((r) => r.id)
   }
 
-  // Webhook deliveries -----------------------------------------------------------------------------------------
+  // Webhook deliveries (delivery-store.ts) ---------------------------------------------------------------------
 
   enqueueDelivery(d: Pick<Delivery, 'hold_id' | 'event' | 'grp' | 'hook' | 'payload'>, at: number): void {
-    this.db.run(
-      `INSERT INTO deliveries (hold_id, event, grp, hook, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      d.hold_id,
-      d.event,
-      d.grp,
-      d.hook,
-      d.payload,
-      at,
-      at,
-    )
+    deliverySql.enqueueDelivery(this.db, d, at)
   }
-
   dueDeliveries(now: number, limit = 50): Delivery[] {
-    return this.db.all<Delivery>(
-      `SELECT * FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`,
-      now,
-      limit,
-    )
+    return deliverySql.dueDeliveries(this.db, now, limit)
   }
-
-  /** When the earliest pending hold expires (the Durable Object arms its alarm for it), or null with none pending. */
-  nextExpiryAt(): number | null {
-    return (
-      this.db.all<{ t: number | null }>(`SELECT MIN(expires_at) AS t FROM holds WHERE state = 'pending'`)[0]?.t ?? null
-    )
-  }
-
   nextDeliveryAt(): number | null {
-    return (
-      this.db.all<{ t: number | null }>(`SELECT MIN(next_at) AS t FROM deliveries WHERE state = 'pending'`)[0]?.t ??
-      null
-    )
+    return deliverySql.nextDeliveryAt(this.db)
   }
-
   recordDelivery(
     id: number,
     outcome: { state: Delivery['state']; status: number | null; error: string | null; next_at: number; at: number },
   ): void {
-    this.db.run(
-      `UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_at = ?,
-         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
-       WHERE id = ?`,
-      outcome.state,
-      outcome.status,
-      outcome.error,
-      outcome.next_at,
-      outcome.state,
-      outcome.at,
-      id,
-    )
+    deliverySql.recordDelivery(this.db, id, outcome)
   }
-
   deliveries(holdId?: string): Delivery[] {
-    return holdId
-      ? this.db.all<Delivery>(`SELECT * FROM deliveries WHERE hold_id = ? ORDER BY id`, holdId)
-      : this.db.all<Delivery>(`SELECT * FROM deliveries ORDER BY id`)
+    return deliverySql.deliveries(this.db, holdId)
   }
-
   /** When the first delivery of hold.created succeeded: "notified at". */
   notifiedAt(holdId: string): number | null {
-    return (
-      this.db.all<{ t: number | null }>(
-        `SELECT MIN(delivered_at) AS t FROM deliveries WHERE hold_id = ? AND event = 'hold.created' AND state = 'delivered'`,
-        holdId,
-      )[0]?.t ?? null
-    )
+    return deliverySql.notifiedAt(this.db, holdId)
   }
 
-  // Review queue -----------------------------------------------------------------------------------------------
+  // Review queue (review-store.ts) -----------------------------------------------------------------------------
 
   countForwarded(rule: string): void {
-    this.db.run(
-      `INSERT INTO review_counts (rule, forwarded) VALUES (?, 1) ON CONFLICT (rule) DO UPDATE SET forwarded = forwarded + 1`,
-      rule,
-    )
+    reviewSql.countForwarded(this.db, rule)
   }
-
   forwardedCounts(): Record<string, number> {
-    return Object.fromEntries(
-      this.db
-        .all<{ rule: string; forwarded: number }>(`SELECT rule, forwarded FROM review_counts`)
-        .map((r) => [r.rule, r.forwarded]),
-    )
+    return reviewSql.forwardedCounts(this.db)
   }
-
   addReview(r: Omit<Review, 'state' | 'reviewer' | 'comment' | 'reviewed_at'>): void {
-    this.db.run(
-      `INSERT INTO reviews (id, decision_id, created_at, agent_id, route, rule, summary, context, upstream_status, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
-      r.id,
-      r.decision_id,
-      r.created_at,
-      r.agent_id,
-      r.route,
-      r.rule,
-      r.summary,
-      json(r.context),
-      r.upstream_status,
-    )
+    reviewSql.addReview(this.db, r)
   }
-
   /** Review items, oldest first; `groups` is a reader's scope (scope.ts reviewGroups: no named group = every group). */
   reviews(state?: Review['state'], groups?: ReadScope): Review[] {
-    const where: string[] = []
-    const params: SqlValue[] = []
-    const and = (clause: string, param: SqlValue) => {
-      where.push(clause)
-      params.push(param)
-    }
-    if (state) and('state = ?', state)
-    if (groups) and(REVIEW_IN_SCOPE, json(groups))
-    const rows = this.db.all<Row>(
-      `SELECT * FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at`,
-      ...params,
-    )
-    return rows.map(toReview)
+    return reviewSql.reviews(this.db, state, groups)
   }
-
   getReview(id: string): Review | undefined {
-    const r = this.db.all<Row>(`SELECT * FROM reviews WHERE id = ?`, id)[0]
-    return r ? toReview(r) : undefined
+    return reviewSql.getReview(this.db, id)
   }
-
   markReview(id: string, state: 'ok' | 'flagged', reviewer: string, comment: string | null, at: number): boolean {
-    return (
-      this.db.run(
-        `UPDATE reviews SET state = ?, reviewer = ?, comment = ?, reviewed_at = ? WHERE id = ? AND state = 'pending'`,
-        state,
-        reviewer,
-        comment,
-        at,
-        id,
-      ) === 1
-    )
+    return reviewSql.markReview(this.db, id, state, reviewer, comment, at)
   }
 
   // Grants (grant-store.ts) ------------------------------------------------------------------------------------

@@ -95,6 +95,12 @@ export interface Hold {
   error: string | null
 }
 
+/** A hold as submitted: what the store is given to create (state, decisions and outcome start empty). */
+export type NewHold = Omit<
+  Hold,
+  'state' | 'updated_at' | 'decided_at' | 'approvals' | 'views' | 'denial' | 'response' | 'error'
+>
+
 export interface Review {
   id: string
   decision_id: string

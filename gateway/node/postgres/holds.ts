@@ -3,10 +3,10 @@
 // another gateway's; state moves are compare-and-set UPDATEs (… WHERE state IN (…)): one approval wins, one gateway
 // executes.
 import type pg from 'pg'
-import { checkCapacity, parseJson, toHold } from '../../core/holds/rows.ts'
+import { checkCapacity, newHoldRow, parseJson, toHold } from '../../core/holds/rows.ts'
 import type { ReadScope } from '../../core/holds/scope.ts'
-import type { CreateResult, NewHold, PendingAudit } from '../../core/holds/store.ts'
-import type { Approval, Denial, Hold, HoldState, StoredResponse, View } from '../../core/holds/types.ts'
+import type { CreateResult, PendingAudit } from '../../core/holds/store.ts'
+import type { Approval, Denial, Hold, HoldState, NewHold, StoredResponse, View } from '../../core/holds/types.ts'
 import { appendIn } from './audit.ts'
 import { asCaller, changed, type Db, IN_SCOPE, json, type Row, rows, storeError, transaction } from './db.ts'
 import { LOCK } from './schema.ts'
@@ -41,30 +41,14 @@ export function createOrJoin(
     ).rows[0] as Row | undefined
     if (existing) return { hold: toHold(existing), created: false }
     checkCapacity(h.groups, caps, await pendingCountsIn(db))
+    const insert = newHoldRow(h)
     const row = (
       await db.query(
-        `INSERT INTO holds (id, state, created_at, updated_at, expires_at, dedupe_key, agent_id, agent_owner, route, method, url,
-           headers, body, body_sha256, intent, decision, decision_id, policy_revision, groups)
-         VALUES ($1, 'pending', $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING *`,
-        [
-          h.id,
-          h.created_at,
-          h.expires_at,
-          h.dedupe_key,
-          h.agent.id,
-          h.agent.owner,
-          h.route,
-          h.method,
-          h.url,
-          json(h.headers),
-          h.body,
-          h.body_sha256,
-          h.intent,
-          json(h.decision),
-          h.decision_id,
-          h.policy_revision,
-          json(h.groups),
-        ],
+        `INSERT INTO holds (${Object.keys(insert).join(', ')})
+         VALUES (${Object.keys(insert)
+           .map((_, i) => `$${i + 1}`)
+           .join(', ')}) RETURNING *`,
+        Object.values(insert),
       )
     ).rows[0] as Row
     const hold = toHold(row)

@@ -1,14 +1,14 @@
 // Holds survive `kill -9`: a real gateway process is killed with a pending hold and a hold mid-execution, then
 // restarted on the same data folder. Nothing is lost, nothing is sent twice, and the interrupted call is left for a
 // person to resolve ("outcome unknown"), never silently re-sent.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
-import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
-import { approverTokens, keys, policySource, testApprovers, testSecrets } from '../support/gateway.ts'
+import { approverTokens, keys, policySource, testApprovers } from '../support/gateway.ts'
+import { startGatewayProcess } from '../support/gateway-process.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
 
@@ -46,28 +46,7 @@ afterAll(async () => {
 })
 
 /** Starts `airlock start` as its own process and resolves with its URL once it is ready. */
-async function startProcess(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), 'start', '--config', configPath], {
-    env: { ...process.env, ...testSecrets },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 20_000)
-    child.stdout!.on('data', () => {
-      const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(Number(m[1]))
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${out}`)))
-  })
-  return { url: `http://127.0.0.1:${port}`, child }
-}
+const startProcess = () => startGatewayProcess({ configPath, children, timeoutMs: 20_000 })
 
 const post = (url: string, marker: string) =>
   fetch(`${url}/api/hold`, {

@@ -1,7 +1,7 @@
 // Several gateways, one PostgreSQL (issue 15): real `airlock start` processes, a real throwaway PostgreSQL
 // (test/support/postgres.ts), real compiled Rego, a loopback upstream and a webhook receiver that count what reaches
 // them. Each scenario proves one guarantee of docs/approvals.md across replicas.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicy } from '../../gateway/node/toolchain/build.ts'
 import { repoRoot } from '../../gateway/node/toolchain/opa.ts'
 import { approverTokens, keys, policySource, testApprovers, testSecrets } from '../support/gateway.ts'
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts'
 import { HOLD_RULES } from '../support/holds-policy.ts'
 import { type PgCluster, startPostgres } from '../support/postgres.ts'
 import { startUpstream, type TestUpstream } from '../support/upstream.ts'
@@ -82,35 +83,11 @@ function writeConfig(url: string, over: { poll_ms?: number } = {}): { path: stri
   return { path, env: { AIRLOCK_DATABASE_URL: url, HOOK_SECRET } }
 }
 
-interface Gateway {
-  url: string
-  child: ChildProcess
-  output(): string
-}
+type Gateway = GatewayProcess
 
 /** Starts `airlock start` as its own process and resolves with its URL once it listens. */
-async function startGateway(cfg: { path: string; env: Record<string, string> }): Promise<Gateway> {
-  const child = spawn(process.execPath, [join(repoRoot, 'gateway/node/bin.ts'), 'start', '--config', cfg.path], {
-    env: { ...process.env, ...testSecrets, ...cfg.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (out += d))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 30_000)
-    child.stdout!.on('data', () => {
-      const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(Number(m[1]))
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${out}`)))
-  })
-  return { url: `http://127.0.0.1:${port}`, child, output: () => out }
-}
+const startGateway = (cfg: { path: string; env: Record<string, string> }): Promise<Gateway> =>
+  startGatewayProcess({ configPath: cfg.path, env: cfg.env, children })
 
 const post = (g: Gateway, marker: string, prefer = 'respond-async') =>
   fetch(`${g.url}/api/hold`, {
